@@ -55,6 +55,9 @@ private:
     PublicKeyBytes bytes_{};
 };
 
+// fc's public_key_type order: by address bytes (what sorted key_auths use).
+[[nodiscard]] bool address_less(const PublicKey& a, const PublicKey& b);
+
 // Parse an address string "<PREFIX><base58(a||checksum)>".
 [[nodiscard]] std::optional<AddressBytes> parse_address(std::string_view text,
                                                         std::string_view expected_prefix = {});
