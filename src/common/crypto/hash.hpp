@@ -45,4 +45,13 @@ template <std::size_t N>
 [[nodiscard]] std::string base58_encode(ByteView data);
 [[nodiscard]] std::optional<Bytes> base58_decode(std::string_view text);
 
+// Allocation-free base58 for fixed-size payloads (keys, WIF). Upper bound of the encoded length:
+constexpr std::size_t base58_max_chars(std::size_t bytes) { return bytes * 138 / 100 + 1; }
+// Encodes into `out` (at least base58_max_chars(data.size()) long); returns the length used.
+std::size_t base58_encode_into(ByteView data, std::span<char> out);
+// Decodes into `out`; returns the decoded length, nullopt on a non-base58 character or a value
+// longer than out.size(). On failure `out` holds garbage (callers decoding secrets wipe it).
+[[nodiscard]] std::optional<std::size_t> base58_decode_into(std::string_view text,
+                                                            std::span<std::uint8_t> out);
+
 }  // namespace bts::crypto
