@@ -333,8 +333,8 @@ struct EsEmulator::Impl {
             return {};
         }
         auto it = ix.fields.find(path);
-        std::string type = it != ix.fields.end() ? it->second : dynamic_type(ix, path, v);
-        if (it == ix.fields.end()) ix.fields[path] = type;
+        std::string type = path.empty() ? "object" : it != ix.fields.end() ? it->second : dynamic_type(ix, path, v);
+        if (it == ix.fields.end() && !path.empty()) ix.fields[path] = type;
         auto bad = [&](const std::string& why) {
             return "failed to parse field [" + path + "] of type [" + type + "] in document: " + why;
         };
@@ -343,7 +343,8 @@ struct EsEmulator::Impl {
                 return "object mapping for [" + path + "] tried to parse field [" + path +
                        "] as object, but found a concrete value";
             for (auto f = v.begin(); f != v.end(); ++f)
-                if (auto err = check_value(ix, path + "." + f.key(), f.value()); !err.empty()) return err;
+                if (auto err = check_value(ix, path.empty() ? f.key() : path + "." + f.key(), f.value()); !err.empty())
+                    return err;
             return {};
         }
         if (v.is_object()) return bad("found an object where a concrete value was expected");
