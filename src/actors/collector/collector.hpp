@@ -47,7 +47,7 @@ class logger;
 namespace bts::collector {
 
 struct CollectorStats {
-    std::uint64_t received = 0;       // frames read from PULL
+    std::uint64_t received = 0;       // messages read from PULL
     std::uint64_t malformed = 0;      // undecodable or multi-frame
     std::uint64_t invalid = 0;        // decoded but not storable (bad ids, wrong type, ...)
     std::uint64_t duplicates = 0;     // already stored (resends, replays)
