@@ -122,7 +122,7 @@ struct HttpReply {
     int status = 200;
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
-    enum class Action { kSend, kDrop, kStall } action = Action::kSend;
+    enum class Action { kSend, kDrop, kStall, kReset } action = Action::kSend;
 };
 
 const char* reason_phrase(int s) {
@@ -893,6 +893,12 @@ struct EsEmulator::Impl {
         }
         const EsFaultPhase* fault = fault_locked();
         if (fault) {
+            if (fault->mode == "refuse") {  // a connection opened before the outage
+                bump("refused_connections");
+                HttpReply r;
+                r.action = HttpReply::Action::kReset;
+                return r;
+            }
             if (fault->mode == "unavailable") {
                 bump("unavailable");
                 return reply(503, es_error(503, "cluster_block_exception",
@@ -1022,6 +1028,11 @@ struct EsEmulator::Impl {
             }
             HttpReply r = handle(req);
             if (r.action == HttpReply::Action::kDrop) break;
+            if (r.action == HttpReply::Action::kReset) {
+                linger l{1, 0};
+                ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+                break;
+            }
             if (r.action == HttpReply::Action::kStall) {
                 Clock::time_point ends;
                 {

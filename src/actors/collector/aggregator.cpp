@@ -29,29 +29,43 @@ void Aggregator::merge(Bucket& b, const wire::StatsInterval& m) {
     b.dirty = true;
 }
 
-void Aggregator::add(const wire::StatsInterval& m) {
-    Key key{m.run_id, second_of(m.interval_start_ms)};
+Aggregator::Bucket& Aggregator::open(const std::string& run, std::int64_t second, bool& created) {
+    Key key{run, second};
     auto it = buckets_.find(key);
-    if (it == buckets_.end()) {
-        if (buckets_.size() >= max_open_) {
-            // Bounded memory: the oldest second goes (its last revision was already emitted
-            // unless it is dirty, in which case the next due() would have emitted it).
-            buckets_.erase(buckets_.begin());
-        }
-        it = buckets_.emplace(key, Bucket{}).first;
-        it->second.totals.run_id = m.run_id;
-        it->second.totals.second_unix = key.second;
-        if (loader_) {
-            auto frames = loader_(m.run_id, key.second * 1000, key.second * 1000 + 1000);
-            if (frames.size() > 1) ++rebuilt_;
-            for (const auto& f : frames) {
-                auto msg = wire::decode(f);
-                if (!msg) continue;  // stored frames were valid when stored
-                if (auto* s = std::get_if<wire::StatsInterval>(&*msg)) merge(it->second, *s);
-            }
+    created = it == buckets_.end();
+    if (!created) return it->second;
+    if (buckets_.size() >= max_open_) {
+        // Bounded memory: the oldest second goes (its last revision was already emitted
+        // unless it is dirty, in which case the next due() would have emitted it).
+        buckets_.erase(buckets_.begin());
+    }
+    Bucket& b = buckets_.emplace(key, Bucket{}).first->second;
+    b.totals.run_id = run;
+    b.totals.second_unix = second;
+    if (loader_) {
+        auto frames = loader_(run, second * 1000, second * 1000 + 1000);
+        if (frames.size() > 1) ++rebuilt_;
+        for (const auto& f : frames) {
+            auto msg = wire::decode(f);
+            if (!msg) continue;  // stored frames were valid when stored
+            if (auto* s = std::get_if<wire::StatsInterval>(&*msg)) merge(b, *s);
         }
     }
-    merge(it->second, m);
+    return b;
+}
+
+void Aggregator::add(const wire::StatsInterval& m) {
+    bool created = false;
+    merge(open(m.run_id, second_of(m.interval_start_ms), created), m);
+}
+
+void Aggregator::rebuild(const std::string& run, std::int64_t second) {
+    if (!loader_) return;
+    buckets_.erase(Key{run, second});
+    bool created = false;
+    Bucket& b = open(run, second, created);
+    b.dirty = b.intervals > 0;
+    if (b.intervals == 1) ++rebuilt_;  // open() counts only seconds of more than one interval
 }
 
 Aggregator::Emitted Aggregator::emit(Bucket& b) {

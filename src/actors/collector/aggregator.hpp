@@ -43,6 +43,9 @@ public:
 
     // Adds a newly stored interval. With a loader, call it after the interval is in the store.
     void add(const wire::StatsInterval& m);
+    // Rebuilds (run, second) from the loader and marks it changed, so due() emits it: totals a
+    // crashed collector had not written. No-op without a loader.
+    void rebuild(const std::string& run, std::int64_t second);
     // Seconds to emit now (closed and changed since last emitted); drops expired seconds.
     std::vector<Emitted> due(std::int64_t now_ms);
     // Everything changed, regardless of time (shutdown, tests).
@@ -64,6 +67,7 @@ private:
     using Key = std::pair<std::string, std::int64_t>;  // run, second
 
     void merge(Bucket& b, const wire::StatsInterval& m);
+    Bucket& open(const std::string& run, std::int64_t second, bool& created);
     Emitted emit(Bucket& b);
 
     std::chrono::milliseconds delay_;

@@ -442,6 +442,12 @@ Collector::Collector(const CollectorConfig& config, std::shared_ptr<spdlog::logg
             };
         }
         s.aggregator = std::make_unique<Aggregator>(ms(s.cfg.totals_delay), ms(s.cfg.totals_linger), loader);
+        if (s.store) {
+            // Totals a previous (crashed) collector had not written: emitted on the first tick.
+            auto stale = s.store->stale_seconds();
+            for (const auto& [run, second] : stale) s.aggregator->rebuild(run, second);
+            if (!stale.empty()) s.log->info("rebuilding the cluster totals of {} seconds left over by the last run", stale.size());
+        }
         s.pull = bind_socket(ZMQ_PULL, s.cfg.listen, s.cfg.curve, s.cfg.receive_hwm, s.endpoint);
         if (!s.cfg.publish.empty())
             s.pub = bind_socket(ZMQ_PUB, s.cfg.publish, s.cfg.publish_curve, 0, s.pub_endpoint);

@@ -410,6 +410,30 @@ std::vector<std::string> SqliteStore::interval_frames(const std::string& run, st
     return frames;
 }
 
+std::vector<std::pair<std::string, std::int64_t>> SqliteStore::stale_seconds(std::int64_t recent_rows) {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    const char* sql = R"sql(
+WITH recent AS (
+  SELECT DISTINCT run_id, interval_start_ms / 1000 AS s FROM intervals
+  WHERE rowid > (SELECT coalesce(max(rowid), 0) FROM intervals) - ?1)
+SELECT r.run_id, r.s FROM recent r
+LEFT JOIN cluster_totals t ON t.run_id = r.run_id AND t.second_unix = r.s
+WHERE t.intervals IS NULL OR t.intervals < (
+  SELECT count(*) FROM intervals i
+  WHERE i.run_id = r.run_id AND i.interval_start_ms >= r.s * 1000 AND i.interval_start_ms < r.s * 1000 + 1000)
+ORDER BY r.run_id, r.s)sql";
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) {
+        fail("stale seconds");
+        return out;
+    }
+    sqlite3_bind_int64(st, 1, recent_rows);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    return out;
+}
+
 bool SqliteStore::flush_deltas() {
     for (const auto& [key, d] : beacon_deltas_) {
         Binder b(up_beacon_);

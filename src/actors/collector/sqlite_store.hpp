@@ -52,6 +52,11 @@ public:
     // of the open transaction (the aggregator rebuilds a second from them).
     std::vector<std::string> interval_frames(const std::string& run, std::int64_t from_ms, std::int64_t to_ms);
 
+    // (run, second) pairs among the last `recent_rows` intervals whose cluster_totals row is
+    // missing or covers fewer intervals than are stored: totals a crashed collector had not
+    // written yet. The collector rebuilds them at start-up.
+    std::vector<std::pair<std::string, std::int64_t>> stale_seconds(std::int64_t recent_rows = 500'000);
+
     // Rows written since the last commit.
     std::uint64_t pending() const { return pending_; }
     // Ends the open transaction. False (and last_error()) on failure; the rows stay pending and

@@ -382,6 +382,41 @@ TEST(SqliteStore, StoresEachIntervalOnceAndSummarises) {
     sqlite3_close(db);
 }
 
+TEST(SqliteStore, FindsSecondsWhoseTotalsAreMissingOrBehind) {
+    TempDir dir;
+    bc::StoreConfig cfg;
+    cfg.path = dir.file("s.sqlite");
+    bc::SqliteStore store(cfg);
+    const std::int64_t t0 = 1'700'000'000'000;
+    for (std::uint64_t seq = 0; seq < 6; ++seq) {  // two beacons, seconds t0 .. t0+2
+        for (const char* b : {"b1", "b2"}) {
+            auto s = make_interval("r", b, seq, t0 + 500 * static_cast<std::int64_t>(seq), 500, 1);
+            ASSERT_EQ(store.add_interval(s, bw::encode(s), 1), bc::AddResult::kNew);
+        }
+    }
+    bw::ClusterTotals t;
+    t.run_id = "r";
+    t.second_unix = t0 / 1000;
+    store.put_totals(t, 4);  // complete
+    t.second_unix = t0 / 1000 + 1;
+    store.put_totals(t, 3);  // one interval behind
+    ASSERT_TRUE(store.commit());
+    auto stale = store.stale_seconds();
+    ASSERT_EQ(stale.size(), 2u);
+    EXPECT_EQ(stale[0], std::make_pair(std::string("r"), t0 / 1000 + 1));
+    EXPECT_EQ(stale[1], std::make_pair(std::string("r"), t0 / 1000 + 2));
+
+    bc::Aggregator agg(std::chrono::seconds(1), std::chrono::seconds(5),
+                       [&](const std::string& run, std::int64_t from, std::int64_t to) {
+                           return store.interval_frames(run, from, to);
+                       });
+    for (const auto& [run, second] : stale) agg.rebuild(run, second);
+    auto out = agg.due(t0 + 10'000);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].version, 4u);
+    EXPECT_EQ(out[0].totals.beacons, 2u);
+}
+
 // ---- config ---------------------------------------------------------------------------------
 
 TEST(Config, RefusesPlainTcpOffLoopback) {

@@ -1,0 +1,261 @@
+// End to end with the real programs: bts-collector and bts-es-emulator as processes, beacons
+// pushing over TCP. The acceptance test of issue #6: Elasticsearch refuses everything for a
+// while, then answers 429 to a third of the items, and the collector is killed and restarted
+// once — afterwards both stores hold exactly the beacons' own totals, nothing lost, nothing twice.
+//
+// Phase length: BTS_E2E_PHASE_SECONDS (default 5, so the suite stays fast; 30 is the issue's
+// full-length run). Beacons are in-process fakes (tests/actors/collector/fake_beacon.hpp) with
+// the resend window docs/collector.md asks of beacons; the run with the real bts-devnet and
+// bts-beacon programs is RealProgramsE2E below.
+#include "actors/collector/documents.hpp"
+#include "es_emulator.hpp"
+#include "fake_beacon.hpp"
+#include "http_sync.hpp"
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+using bts::test::built_program;
+using bts::test::ChildProcess;
+using bts::test::FakeBeacon;
+using bts::test::free_port;
+using bts::test::http_json;
+using bts::test::TempDir;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Sums {
+    std::int64_t count = -1, sent = -1, accepted = -1, rejected = -1, included_ops = -1;
+};
+
+Sums sqlite_sums(const std::string& path, const std::string& table) {
+    Sums s;
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return s;
+    sqlite3_busy_timeout(db, 2000);
+    std::string sql = "SELECT count(*), sum(sent), sum(accepted), sum(rejected), sum(included_ops) FROM " + table;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        s.count = sqlite3_column_int64(st, 0);
+        s.sent = sqlite3_column_int64(st, 1);
+        s.accepted = sqlite3_column_int64(st, 2);
+        s.rejected = sqlite3_column_int64(st, 3);
+        s.included_ops = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return s;
+}
+
+Sums es_sums(const std::string& url, const std::string& index) {
+    json q = {{"size", 0},
+              {"aggs",
+               {{"sent", {{"sum", {{"field", "tx.sent"}}}}},
+                {"accepted", {{"sum", {{"field", "tx.accepted"}}}}},
+                {"rejected", {{"sum", {{"field", "tx.rejected"}}}}},
+                {"ops", {{"sum", {{"field", "ops.included"}}}}}}}};
+    auto r = http_json("POST", url + "/" + index + "/_search", q.dump());
+    Sums s;
+    if (!r.contains("hits")) return s;
+    s.count = r["hits"]["total"]["value"].get<std::int64_t>();
+    s.sent = static_cast<std::int64_t>(r["aggregations"]["sent"]["value"].get<double>());
+    s.accepted = static_cast<std::int64_t>(r["aggregations"]["accepted"]["value"].get<double>());
+    s.rejected = static_cast<std::int64_t>(r["aggregations"]["rejected"]["value"].get<double>());
+    s.included_ops = static_cast<std::int64_t>(r["aggregations"]["ops"]["value"].get<double>());
+    return s;
+}
+
+std::string collector_config(const TempDir& dir, std::uint16_t pull, std::uint16_t pub, const std::string& es_url) {
+    return "[log]\nlevel = \"info\"\n"
+           "[collector]\nlisten = \"tcp://127.0.0.1:" + std::to_string(pull) + "\"\n"
+           "publish = \"tcp://127.0.0.1:" + std::to_string(pub) + "\"\n"
+           "totals_delay = \"1s\"\ntotals_linger = \"10s\"\nstats_interval = \"2s\"\ndrain_on_stop = \"200ms\"\n"
+           "[store]\npath = \"" + dir.file("store.sqlite") + "\"\ncommit_interval = \"100ms\"\n"
+           "[elasticsearch]\nenabled = true\nurl = \"" + es_url + "\"\nspool_dir = \"" + dir.file("spool") + "\"\n"
+           "dead_letter_file = \"" + dir.file("dead.ndjson") + "\"\nflush_interval = \"200ms\"\n"
+           "backoff_init = \"100ms\"\nbackoff_max = \"1s\"\nrequest_timeout = \"5s\"\n";
+}
+
+int phase_seconds() {
+    const char* v = std::getenv("BTS_E2E_PHASE_SECONDS");
+    int s = v ? std::atoi(v) : 5;
+    return s > 0 ? s : 5;
+}
+
+template <class Pred>
+bool eventually(Pred p, std::chrono::milliseconds timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+        if (p()) return true;
+        std::this_thread::sleep_for(200ms);
+    }
+    return p();
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+TEST(CollectorProgram, HelpVersionAndBadConfig) {
+    auto collector = built_program("src/actors/collector/bts-collector");
+    auto help = bts::test::run_program(collector, {"--help"});
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_NE(help.out.find("--listen"), std::string::npos);
+    EXPECT_NE(help.out.find("--elasticsearch"), std::string::npos);
+    auto version = bts::test::run_program(collector, {"--version"});
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_NE(version.out.find("bts-collector"), std::string::npos);
+    TempDir dir;
+    auto cfg = dir.write("c.toml", "[collector]\nlisten = \"tcp://0.0.0.0:5560\"\n");
+    auto bad = bts::test::run_program(collector, {"--config", cfg});
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.err.find("collector.curve.secret_cert"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("c.toml"), std::string::npos) << bad.err;
+    // The shipped config file is valid.
+    auto shipped = std::string(std::getenv("BTS_TEST_DATA") ? std::getenv("BTS_TEST_DATA") : "") + "/../../config/collector.toml";
+    if (std::filesystem::exists(shipped)) {
+        auto r = bts::test::run_program(collector, {"--config", shipped, "--set", "store.path=" + dir.file("x.sqlite"),
+                                                    "--listen", "tcp://127.0.0.1:" + std::to_string(free_port()),
+                                                    "--publish", "", "--version"});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+}
+
+TEST(CollectorE2E, NothingLostNothingTwiceThroughOutagesThrottlingAndARestart) {
+    const int phase = phase_seconds();
+    TempDir dir;
+    const std::uint16_t es_port = free_port();
+    ChildProcess es(built_program("tests/actors/collector/bts-es-emulator"), {"--port", std::to_string(es_port), "--seed", "7"},
+                    dir.file("es.log"));
+    ASSERT_TRUE(es.wait_for_log("listening on")) << es.log();
+    const std::string es_url = "http://127.0.0.1:" + std::to_string(es_port);
+
+    const std::uint16_t pull = free_port(), pub = free_port();
+    const std::string cfg = dir.write("collector.toml", collector_config(dir, pull, pub, es_url));
+    const std::string collector_bin = built_program("src/actors/collector/bts-collector");
+    auto collector = std::make_unique<ChildProcess>(collector_bin, std::vector<std::string>{"--config", cfg},
+                                                    dir.file("collector-1.log"));
+    ASSERT_TRUE(collector->wait_for_log("ready")) << collector->log();
+
+    // Elasticsearch refuses every connection for one phase, then answers 429 to a third of
+    // the items for another.
+    json faults = {{"phases", {{{"mode", "refuse"}, {"duration_ms", phase * 1000}},
+                               {{"mode", "items_429"}, {"fraction", 1.0 / 3.0}, {"duration_ms", phase * 1000}}}}};
+    ASSERT_EQ(http_json("POST", es_url + "/_emulator/faults", faults.dump())["acknowledged"], true);
+
+    // Four beacons, one interval every 200 ms each, each interval re-sent 2 s later.
+    const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(pull);
+    const std::string run = "e2e-" + std::to_string(now_ms());
+    std::vector<std::unique_ptr<FakeBeacon>> beacons;
+    for (int b = 0; b < 4; ++b)
+        beacons.push_back(std::make_unique<FakeBeacon>(endpoint, run, "beacon-" + std::to_string(b), 100 + b, 10, 200));
+    std::atomic<bool> sending{true};
+    std::thread loop([&] {
+        auto next = std::chrono::steady_clock::now();
+        while (sending) {
+            std::int64_t start = now_ms() / 200 * 200;
+            for (auto& b : beacons) b->send_next(start);
+            next += 200ms;
+            std::this_thread::sleep_until(next);
+        }
+        for (auto& b : beacons) b->send_next(now_ms() / 200 * 200, true);
+        for (int i = 0; i < 10; ++i) {  // keep the resend window flowing, then empty it
+            std::this_thread::sleep_for(200ms);
+        }
+        for (auto& b : beacons) b->flush_window();
+    });
+
+    // Kill the collector (no chance to drain or commit) halfway through the 429 phase, restart it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(phase * 1500));
+    collector->signal(SIGKILL);
+    collector->wait(5s);
+    collector = std::make_unique<ChildProcess>(collector_bin, std::vector<std::string>{"--config", cfg},
+                                               dir.file("collector-2.log"));
+    ASSERT_TRUE(collector->wait_for_log("ready")) << collector->log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(phase * 500 + 2000));
+    sending = false;
+    loop.join();
+
+    // Ground truth: the beacons' own totals.
+    Sums want;
+    want.count = want.sent = want.accepted = want.rejected = want.included_ops = 0;
+    std::set<std::string> want_ids;
+    for (auto& b : beacons) {
+        want.count += static_cast<std::int64_t>(b->totals().intervals);
+        want.sent += static_cast<std::int64_t>(b->totals().sent);
+        want.accepted += static_cast<std::int64_t>(b->totals().accepted);
+        want.rejected += static_cast<std::int64_t>(b->totals().rejected);
+        want.included_ops += static_cast<std::int64_t>(b->totals().included_ops);
+        for (std::uint64_t s = 0; s < b->next_seq(); ++s) want_ids.insert(run + "/" + b->id() + "/" + std::to_string(s));
+    }
+    auto same = [](const Sums& a, const Sums& b) {
+        return a.count == b.count && a.sent == b.sent && a.accepted == b.accepted && a.rejected == b.rejected &&
+               a.included_ops == b.included_ops;
+    };
+    auto totals_match = [&](const Sums& t) {
+        return t.sent == want.sent && t.accepted == want.accepted && t.rejected == want.rejected &&
+               t.included_ops == want.included_ops;
+    };
+    const std::string db = dir.file("store.sqlite");
+    bool es_done = eventually([&] { return same(es_sums(es_url, "bts-intervals"), want) && totals_match(es_sums(es_url, "bts-totals")); }, 90s);
+    bool store_done = eventually([&] { return same(sqlite_sums(db, "intervals"), want) && totals_match(sqlite_sums(db, "cluster_totals")); }, 30s);
+
+    auto got_es = es_sums(es_url, "bts-intervals");
+    auto got_db = sqlite_sums(db, "intervals");
+    auto got_es_totals = es_sums(es_url, "bts-totals");
+    auto got_db_totals = sqlite_sums(db, "cluster_totals");
+    EXPECT_TRUE(es_done) << "ES intervals " << got_es.count << "/" << want.count << " sent " << got_es.sent << "/"
+                         << want.sent << "; ES totals sent " << got_es_totals.sent;
+    EXPECT_TRUE(store_done) << "store intervals " << got_db.count << "/" << want.count << " sent " << got_db.sent << "/"
+                            << want.sent << "; store totals sent " << got_db_totals.sent;
+    EXPECT_EQ(got_es.count, want.count);
+    EXPECT_EQ(got_es.sent, want.sent);
+    EXPECT_EQ(got_es.accepted, want.accepted);
+    EXPECT_EQ(got_es.rejected, want.rejected);
+    EXPECT_EQ(got_db.count, want.count);
+    EXPECT_EQ(got_db.sent, want.sent);
+    EXPECT_EQ(got_db.accepted, want.accepted);
+    EXPECT_EQ(got_db_totals.sent, want.sent);
+    EXPECT_EQ(got_es_totals.sent, want.sent);
+
+    // Exactly the beacons' intervals, each once (ids are unique per index, so equal counts and
+    // an equal id set mean nothing is missing and nothing is extra).
+    auto hits = http_json("POST", es_url + "/bts-intervals/_search", json{{"size", 10000}}.dump());
+    std::set<std::string> got_ids;
+    for (const auto& h : hits["hits"]["hits"]) got_ids.insert(h["_id"].get<std::string>());
+    EXPECT_EQ(got_ids, want_ids);
+
+    // The faults really happened, and nothing was dead-lettered.
+    auto stats = http_json("GET", es_url + "/_emulator/stats");
+    EXPECT_GT(stats["refused_connections"].get<int>(), 0) << stats.dump();
+    EXPECT_GT(stats["items_429"].get<int>(), 0) << stats.dump();
+    EXPECT_FALSE(std::filesystem::exists(dir.file("dead.ndjson")));
+    collector->signal(SIGTERM);
+    EXPECT_EQ(collector->wait(10s), 0) << collector->log();
+    EXPECT_NE(collector->log().find("collector stopped"), std::string::npos);
+}
+
+// The same acceptance run with the real programs, once they exist: bts-devnet as the node,
+// bts-beacon processes pushing to bts-collector.
+TEST(CollectorE2E, RealProgramsE2E) {
+    const std::string devnet = built_program("src/actors/devnet/bts-devnet");
+    const std::string beacon = built_program("src/actors/beacon/bts-beacon");
+    if (!std::filesystem::exists(devnet) || !std::filesystem::exists(beacon))
+        GTEST_SKIP() << "bts-devnet and/or bts-beacon are not built yet (" << devnet << ", " << beacon
+                     << "); the fake-beacon run above covers the collector side";
+    GTEST_SKIP() << "bts-beacon does not yet keep the resend window docs/collector.md asks for; "
+                    "without it a collector restart can lose the intervals in flight";
+}
