@@ -1,0 +1,148 @@
+// bts-report over a store written by the real collector (in-process, fed by fake beacons over
+// ZeroMQ): the report's numbers equal the beacons' own totals and the merged histograms.
+#include "actors/collector/collector.hpp"
+#include "common/util/log.hpp"
+#include "fake_beacon.hpp"
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+namespace bc = bts::collector;
+namespace bw = bts::wire;
+using bts::test::built_program;
+using bts::test::FakeBeacon;
+using bts::test::run_program;
+using bts::test::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string commas(std::uint64_t n) {
+    std::string s = std::to_string(n);
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+    return s;
+}
+
+std::string lat(std::uint64_t us) {
+    char buf[32];
+    if (us < 1000) return std::to_string(us) + " us";
+    if (us < 1'000'000) std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(us) / 1e3);
+    else std::snprintf(buf, sizeof buf, "%.3f s", static_cast<double>(us) / 1e6);
+    return buf;
+}
+
+struct Fixture {
+    TempDir dir;
+    std::string store;
+    std::vector<bts::test::BeaconTotals> totals;
+    bts::util::Histogram acceptance;
+    std::map<std::string, std::uint64_t> classes;
+
+    Fixture() {
+        store = dir.file("store.sqlite");
+        auto log = bts::util::setup_logging("bts_report_test", "warn");
+        bc::CollectorConfig cfg;
+        cfg.listen = "tcp://127.0.0.1:*";
+        cfg.publish = "";
+        cfg.store.path = store;
+        cfg.totals_delay = 0ms;
+        bc::Collector collector(cfg, log);
+        const std::int64_t t0 = 1'700'000'000'000;
+        std::vector<std::unique_ptr<FakeBeacon>> beacons;
+        for (int b = 0; b < 3; ++b)
+            beacons.push_back(std::make_unique<FakeBeacon>(collector.endpoint(), "run-rep", "b" + std::to_string(b), b + 11));
+        // An older run, so "the most recent" has to be chosen.
+        FakeBeacon old(collector.endpoint(), "run-old", "b0", 99);
+        old.send_next(t0 - 86'400'000);
+        for (int i = 0; i < 12; ++i)
+            for (auto& b : beacons) {
+                if (b->id() == "b2" && i == 5) {  // a lost interval: seq 5 of b2 never arrives
+                    b->send_next(0);
+                    continue;
+                }
+                b->send_next(t0 + 1000 * i, i == 11);
+            }
+        FakeBeacon events(collector.endpoint(), "run-rep", "x", 1);
+        events.send_frame(bw::encode(bw::RunEvent{"run-rep", "bts-devnet", t0 + 3000, "warn", "node_restart", "restarted | ok"}));
+        for (int tries = 0; tries < 200 && collector.stats().intervals < 36 + 1 - 1; ++tries) std::this_thread::sleep_for(20ms);
+        collector.flush();
+        for (auto& b : beacons) {
+            auto t = b->totals();
+            if (b->id() == "b2") {  // remove the one that was "lost"
+                auto s = bts::test::make_interval("run-rep", "b2", 5, 0, 1000, 13);
+                t.intervals -= 1;
+                t.sent -= s.sent;
+                t.accepted -= s.accepted;
+                for (const auto& [k, n] : s.rejected_by_class) {
+                    t.rejected -= n;
+                    t.rejected_by_class[k] -= n;
+                }
+            }
+            totals.push_back(t);
+            for (const auto& [k, n] : t.rejected_by_class) classes[k] += n;
+            for (std::uint64_t seq = 0; seq < 12; ++seq) {
+                if (b->id() == "b2" && seq == 5) continue;
+                acceptance.merge(bts::test::make_interval("run-rep", b->id(), seq, 0, 1000, b->id() == "b0" ? 11 : b->id() == "b1" ? 12 : 13)
+                                     .acceptance_from_intended);
+            }
+        }
+    }
+};
+
+}  // namespace
+
+TEST(BtsReport, MarkdownReportOfTheMostRecentRun) {
+    Fixture f;
+    auto r = run_program(built_program("src/tools/bts-report/bts-report"), {"--store", f.store});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string& md = r.out;
+    EXPECT_NE(md.find("# Run run-rep"), std::string::npos) << md;
+    std::uint64_t sent = 0, accepted = 0, rejected = 0;
+    for (const auto& t : f.totals) {
+        sent += t.sent;
+        accepted += t.accepted;
+        rejected += t.rejected;
+    }
+    EXPECT_NE(md.find("- **Sent:** " + commas(sent) + "\n"), std::string::npos) << md;
+    EXPECT_NE(md.find("- **Accepted:** " + commas(accepted) + " ("), std::string::npos) << md;
+    EXPECT_NE(md.find("- **Rejected:** " + commas(rejected) + " ("), std::string::npos) << md;
+    EXPECT_NE(md.find("- **Intervals stored:** 35 (1 missing: sequence gaps)"), std::string::npos) << md;
+    EXPECT_NE(md.find("- **Beacons (finished):** 3 (3)"), std::string::npos) << md;
+    // Whole-run percentiles from the merged histograms.
+    EXPECT_NE(md.find("| acceptance (from intended send) | " + commas(f.acceptance.count())), std::string::npos) << md;
+    EXPECT_NE(md.find(lat(f.acceptance.percentile(99))), std::string::npos) << md;
+    for (const auto& [k, n] : f.classes) EXPECT_NE(md.find("| " + k), std::string::npos) << k;
+    EXPECT_NE(md.find("## Per-second totals"), std::string::npos);
+    EXPECT_NE(md.find("| 22:13:20 "), std::string::npos) << md;  // the first second, t0
+    EXPECT_NE(md.find("node_restart"), std::string::npos);
+    EXPECT_NE(md.find("restarted / ok"), std::string::npos);  // '|' cannot break the table
+    EXPECT_NE(md.find("| b2 "), std::string::npos);
+    if (std::getenv("BTS_SHOW_REPORT")) std::cout << md;
+}
+
+TEST(BtsReport, TextFormatListAndErrors) {
+    Fixture f;
+    const auto prog = built_program("src/tools/bts-report/bts-report");
+    auto r = run_program(prog, {"--store", f.store, "--run", "run-old", "--format", "text", "--no-seconds"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("Run run-old\n==========="), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("Per-second totals"), std::string::npos);
+    EXPECT_EQ(r.out.find('|'), std::string::npos);
+    r = run_program(prog, {"--store", f.store, "--list"});
+    ASSERT_EQ(r.exit_code, 0);
+    EXPECT_LT(r.out.find("run-rep"), r.out.find("run-old"));  // newest first
+    r = run_program(prog, {"--store", f.store, "--run", "nope"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("no run \"nope\""), std::string::npos);
+    r = run_program(prog, {"--store", f.dir.file("missing.sqlite")});
+    EXPECT_EQ(r.exit_code, 1);
+    r = run_program(prog, {"--format", "pdf"});
+    EXPECT_EQ(r.exit_code, 2);
+    r = run_program(prog, {"--help"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.out.find("--store"), std::string::npos);
+}
