@@ -55,6 +55,8 @@ enum class MsgType : std::uint32_t {
     kRunEvent = 6,
     kUptimeResult = 7,
     kClusterTotals = 8,
+    kCtlRequest = 9,
+    kCtlReply = 10,
 };
 
 using Histogram = util::SparseHistogram;
@@ -68,6 +70,7 @@ struct BeaconHello {
     std::string version;  // software version, e.g. "0.1.0"
     std::uint32_t pid = 0;
     std::vector<std::string> capabilities;  // e.g. "transfer", "limit_order"
+    std::vector<std::string> groups;  // the broker's "group:<name>" topics this beacon follows
 
     friend bool operator==(const BeaconHello&, const BeaconHello&) = default;
 };
@@ -91,6 +94,8 @@ inline constexpr std::string_view kConfigure = "configure";
 inline constexpr std::string_view kPrepare = "prepare";
 inline constexpr std::string_view kStart = "start";
 inline constexpr std::string_view kStop = "stop";
+// A new send rate for the running run: payload "unlimited" or tx/s as a number ("33.334").
+inline constexpr std::string_view kRate = "rate";
 }  // namespace command_kind
 inline constexpr std::string_view kTargetAll = "all";
 inline constexpr std::string_view kTargetGroupPrefix = "group:";
@@ -233,9 +238,31 @@ struct ClusterTotals {
     friend bool operator==(const ClusterTotals&, const ClusterTotals&) = default;
 };
 
+// bts-ctl → broker (DEALER → ROUTER): a control request. Verbs and their JSON payloads are
+// documented in src/broker/broker.hpp.
+struct CtlRequest {
+    static constexpr MsgType kType = MsgType::kCtlRequest;
+    std::uint64_t request_id = 0;  // chosen by the client; echoed in the reply
+    std::string verb;              // e.g. "ping", "status", "start", "stop"
+    std::string payload;           // JSON object text ("" = {})
+
+    friend bool operator==(const CtlRequest&, const CtlRequest&) = default;
+};
+
+// Broker → bts-ctl: the answer to one CtlRequest.
+struct CtlReply {
+    static constexpr MsgType kType = MsgType::kCtlReply;
+    std::uint64_t request_id = 0;
+    bool ok = false;
+    std::string error;    // "" when ok
+    std::string payload;  // JSON object text
+
+    friend bool operator==(const CtlReply&, const CtlReply&) = default;
+};
+
 // Every message. Append new types at the end.
 using Message = std::variant<BeaconHello, Heartbeat, Command, CommandAck, StatsInterval, RunEvent,
-                             UptimeResult, ClusterTotals>;
+                             UptimeResult, ClusterTotals, CtlRequest, CtlReply>;
 using DecodeResult = util::Result<Message>;
 
 // One ZeroMQ frame holding the envelope.
@@ -247,6 +274,8 @@ using DecodeResult = util::Result<Message>;
 [[nodiscard]] std::string encode(const RunEvent& m);
 [[nodiscard]] std::string encode(const UptimeResult& m);
 [[nodiscard]] std::string encode(const ClusterTotals& m);
+[[nodiscard]] std::string encode(const CtlRequest& m);
+[[nodiscard]] std::string encode(const CtlReply& m);
 [[nodiscard]] std::string encode(const Message& m);
 
 // Parses one frame. Never throws on any input; the error names the message type and field

@@ -23,7 +23,7 @@ namespace {
         return #__VA_ARGS__;                             \
     }
 
-BTS_WIRE_FIELDS(BeaconHello, m.beacon_id, m.host, m.version, m.pid, m.capabilities)
+BTS_WIRE_FIELDS(BeaconHello, m.beacon_id, m.host, m.version, m.pid, m.capabilities, m.groups)
 BTS_WIRE_FIELDS(Heartbeat, m.sender_id, m.seq, m.unix_ms, m.state, m.run_id, m.achieved_rate)
 BTS_WIRE_FIELDS(Command, m.run_id, m.seq, m.target, m.kind, m.payload)
 BTS_WIRE_FIELDS(CommandAck, m.beacon_id, m.run_id, m.seq, m.ok, m.error)
@@ -43,6 +43,8 @@ BTS_WIRE_FIELDS(ClusterTotals, m.run_id, m.second_unix, m.beacons, m.configured_
                 m.accepted, m.rejected_by_class, m.included_txs, m.included_ops,
                 m.acceptance_p50_us, m.acceptance_p90_us, m.acceptance_p99_us, m.acceptance_max_us,
                 m.inclusion_p50_us, m.inclusion_p99_us)
+BTS_WIRE_FIELDS(CtlRequest, m.request_id, m.verb, m.payload)
+BTS_WIRE_FIELDS(CtlReply, m.request_id, m.ok, m.error, m.payload)
 
 #undef BTS_WIRE_FIELDS
 
@@ -319,7 +321,8 @@ constexpr std::size_t kMaxDepth = 16;
 
 std::optional<std::string> validate(const Command& c) {
     using namespace command_kind;
-    if (c.kind != kConfigure && c.kind != kPrepare && c.kind != kStart && c.kind != kStop)
+    if (c.kind != kConfigure && c.kind != kPrepare && c.kind != kStart && c.kind != kStop &&
+        c.kind != kRate)
         return "unknown command kind \"" + c.kind + "\"";
     if (c.target.empty()) return std::string("empty target");
     if (c.target.rfind(kTargetGroupPrefix, 0) == 0 && c.target.size() == kTargetGroupPrefix.size())
@@ -349,6 +352,12 @@ std::string encode(const UptimeResult& m) {
     return encode_message(m);
 }
 std::string encode(const ClusterTotals& m) {
+    return encode_message(m);
+}
+std::string encode(const CtlRequest& m) {
+    return encode_message(m);
+}
+std::string encode(const CtlReply& m) {
     return encode_message(m);
 }
 std::string encode(const Message& m) {
@@ -398,6 +407,10 @@ DecodeResult decode(std::string_view bytes) {
                 return decode_body<UptimeResult>(body);
             case static_cast<std::uint64_t>(MsgType::kClusterTotals):
                 return decode_body<ClusterTotals>(body);
+            case static_cast<std::uint64_t>(MsgType::kCtlRequest):
+                return decode_body<CtlRequest>(body);
+            case static_cast<std::uint64_t>(MsgType::kCtlReply):
+                return decode_body<CtlReply>(body);
             default:
                 return util::Error{"unknown message type " + std::to_string(e[2].via.u64)};
         }
@@ -428,6 +441,10 @@ std::string_view type_name(MsgType type) {
             return "UptimeResult";
         case MsgType::kClusterTotals:
             return "ClusterTotals";
+        case MsgType::kCtlRequest:
+            return "CtlRequest";
+        case MsgType::kCtlReply:
+            return "CtlReply";
     }
     return "unknown";
 }

@@ -100,7 +100,7 @@ ClusterTotals sample_totals() {
 
 std::vector<Message> all_samples() {
     return {
-        BeaconHello{"beacon-3", "load-1", "0.1.0", 4242, {"transfer", "limit_order"}},
+        BeaconHello{"beacon-3", "load-1", "0.1.0", 4242, {"transfer", "limit_order"}, {"eu", "fast"}},
         Heartbeat{"beacon-3", 99, 1'700'000'000'000, "running", "run-7", 2487.5},
         Command{"run-7", 5, "group:eu", "start", "[beacon]\nrate = \"2k\"\n"},
         CommandAck{"beacon-3", "run-7", 5, false, "node unreachable"},
@@ -108,6 +108,8 @@ std::vector<Message> all_samples() {
         RunEvent{"run-7", "bts-broker", -5, "warn", "beacon_lost", "beacon-2 missed 3 heartbeats"},
         sample_uptime(),
         sample_totals(),
+        CtlRequest{7, "status", "{\"since\": 12}"},
+        CtlReply{7, false, "unknown verb", "{\"code\": \"bad_request\"}"},
     };
 }
 
@@ -159,6 +161,10 @@ TEST(Wire, TypeNamesAndNumbersAreFixed) {
     EXPECT_EQ(static_cast<int>(MsgType::kRunEvent), 6);
     EXPECT_EQ(static_cast<int>(MsgType::kUptimeResult), 7);
     EXPECT_EQ(static_cast<int>(MsgType::kClusterTotals), 8);
+    EXPECT_EQ(static_cast<int>(MsgType::kCtlRequest), 9);
+    EXPECT_EQ(static_cast<int>(MsgType::kCtlReply), 10);
+    EXPECT_EQ(std::variant_size_v<Message>, 10u);
+    EXPECT_EQ(type_name(MsgType::kCtlReply), "CtlReply");
     EXPECT_EQ(type_name(MsgType::kStatsInterval), "StatsInterval");
     EXPECT_EQ(type_name(static_cast<MsgType>(99)), "unknown");
     EXPECT_EQ(type_of(Message{RunEvent{}}), MsgType::kRunEvent);
@@ -348,18 +354,19 @@ TEST(Wire, WrongFieldTypesNameTheField) {
     }
     {
         Frame f;
-        f.envelope("BTS1", 1, 1, 5);
+        f.envelope("BTS1", 1, 1, 6);
         f.str("b");
         f.str("h");
         f.str("v");
         f.pk().pack_uint64(1ull << 40);  // pid must fit 32 bits
+        f.pk().pack_array(0);
         f.pk().pack_array(0);
         EXPECT_EQ(decode(f.bytes()).error(),
                   "BeaconHello.pid: value above 2^32-1, got an unsigned integer");
     }
     {
         Frame f;
-        f.envelope("BTS1", 1, 1, 5);
+        f.envelope("BTS1", 1, 1, 6);
         f.str("b");
         f.str("h");
         f.str("v");
@@ -367,6 +374,7 @@ TEST(Wire, WrongFieldTypesNameTheField) {
         f.pk().pack_array(2);
         f.str("ok");
         f.pk().pack_nil();
+        f.pk().pack_array(0);
         EXPECT_EQ(decode(f.bytes()).error(),
                   "BeaconHello.capabilities: [1]: expected a string, got nil");
     }
@@ -555,6 +563,7 @@ TEST(Wire, FuzzMutatedValidFramesNeverCrash) {
 TEST(Wire, ValidateCommand) {
     EXPECT_EQ(validate(Command{"r", 1, "all", "start", ""}), std::nullopt);
     EXPECT_EQ(validate(Command{"r", 1, "group:eu", "configure", "{}"}), std::nullopt);
+    EXPECT_EQ(validate(Command{"r", 1, "beacon-1", "rate", "33.334"}), std::nullopt);
     EXPECT_TRUE(validate(Command{"r", 1, "all", "launch", ""}).has_value());
     EXPECT_TRUE(validate(Command{"r", 1, "", "stop", ""}).has_value());
     EXPECT_TRUE(validate(Command{"r", 1, "group:", "stop", ""}).has_value());
