@@ -153,7 +153,8 @@ function lineChart(root, series, opts) {
   const span = t1 - t0;
   for (let i = 0; i <= 4; i++) {
     const t = t0 + (span * i) / 4;
-    const lbl = svg("text", {x: X(t), y: H - m.b + 14, "text-anchor": "middle", class: "axis"});
+    const anchor = i === 0 ? "start" : i === 4 ? "end" : "middle";  // keep the end labels inside
+    const lbl = svg("text", {x: X(t), y: H - m.b + 14, "text-anchor": anchor, class: "axis"});
     const d = new Date(t * 1000);
     lbl.textContent = d.toISOString().substring(11, 19);
     root.append(lbl);

@@ -25,7 +25,7 @@ function headCell(e) {
 function row(e, nowMs) {
   const tr = el("tr", {id: "ep-" + e.name, "data-status": e.status});
   tr.append(
-    el("td", {class: "name"}, el("strong", {}, e.name), el("div", {class: "sub"}, e.kind + " · " + e.url)),
+    el("td", {class: "name"}, el("strong", {}, e.name), el("div", {class: "sub"}, (e.kind === "es" ? "Elasticsearch · " : "") + e.url)),
     el("td", {}, el("span", {class: "badge s-" + e.status}, e.status),
        e.error ? el("div", {class: "sub err"}, e.error) : null),
     el("td", {}, sparkline(e.spark, 160, 32)),
