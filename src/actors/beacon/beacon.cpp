@@ -1,6 +1,8 @@
 // bts-beacon actor: state machine, connections, pacing, tracking and statistics (see beacon.hpp).
 #include "actors/beacon/beacon.hpp"
 
+#include "common/net/url.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
@@ -14,9 +16,7 @@ namespace bts::beacon {
 
 namespace {
 
-constexpr std::uint64_t kBlockCallbackId = 0xB10C;
 constexpr std::uint64_t kMaxBurst = 512;            // sends per wake-up before yielding to replies
-constexpr std::uint32_t kMaxBlockCatchUp = 100;      // missed blocks fetched after a gap
 constexpr double kAssumedSignRatePerThread = 1500;   // conservative, for expiration planning
 
 std::int64_t to_ns(util::Duration d) {
@@ -89,6 +89,7 @@ Beacon::~Beacon() {
     pump_timer_.cancel();
     stats_timer_.cancel();
     phase_timer_.cancel();
+    watcher_.reset();
     conns_.clear();  // WsClient destructors drop their callbacks without calling them
 }
 
@@ -173,10 +174,8 @@ void Beacon::reset_run() {
     sending_ = false;
     pump_scheduled_ = false;
     pump_posted_ = false;
-    block_conn_.reset();
-    last_block_fetched_ = 0;
-    block_queue_.clear();
-    block_fetching_ = false;
+    watcher_.reset();
+    watcher_seen_ = {};
     stats_seq_ = 0;
     conn_seen_ = {};
     summary_ = {};
@@ -290,9 +289,10 @@ void Beacon::on_conn_state(std::size_t index, net::WsState st, const net::Connec
     switch (st) {
         case net::WsState::connected: {
             c.up = true;
-            log_->info("connection {} connected to {}{}", index, info.url,
-                       info.url == c.node ? "" : " (failover from " + c.node + ")");
-            if (info.url != c.node) event("warn", "failover", "connection " + std::to_string(index) + " now on " + info.url);
+            auto own = net::parse_url(c.node);
+            bool failover = own && own->text() != info.url;
+            log_->info("connection {} connected to {}{}", index, info.url, failover ? " (failover from " + c.node + ")" : "");
+            if (failover) event("warn", "failover", "connection " + std::to_string(index) + " now on " + info.url);
             if (state_ == State::preparing && !discovery_ && !factory_) {
                 DiscoveryRequest req;
                 for (const auto& a : accounts_) {
@@ -303,6 +303,7 @@ void Beacon::on_conn_state(std::size_t index, net::WsState st, const net::Connec
                 req.receive_asset = config_->tx.receive_asset;
                 req.need_assets = config_->mix.limit_order_create > 0 || config_->mix.limit_order_cancel > 0;
                 req.need_open_orders = config_->mix.limit_order_cancel > 0;
+                req.check_keys = config_->check_keys;
                 req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_->request_timeout);
                 auto alive = std::weak_ptr<bool>(alive_);
                 discovery_ = Discovery::run(*c.client, std::move(req),
@@ -311,10 +312,7 @@ void Beacon::on_conn_state(std::size_t index, net::WsState st, const net::Connec
                                                 on_discovered(error, std::move(ci));
                                             });
             }
-            if (state_ == State::running || state_ == State::draining) {
-                if (!block_conn_ || *block_conn_ == index) subscribe_blocks();
-                if (state_ == State::running && pacer_ && pacer_->unlimited()) pump();
-            }
+            if (state_ == State::running && pacer_ && pacer_->unlimited()) pump();
             break;
         }
         case net::WsState::disconnected:
@@ -322,14 +320,6 @@ void Beacon::on_conn_state(std::size_t index, net::WsState st, const net::Connec
             warn_.warn("disconnect", "connection {} to {} lost: {}; reconnecting (next node on failure)", index, info.url,
                        one_line(reason));
             event("warn", "disconnect", "connection " + std::to_string(index) + " to " + info.url + " lost: " + one_line(reason));
-            if (block_conn_ && *block_conn_ == index) {
-                block_conn_.reset();
-                block_fetching_ = false;
-                if (state_ == State::running || state_ == State::draining) subscribe_blocks();
-            }
-            if (state_ == State::preparing && discovery_ && connections_up() == 0) {
-                // Discovery's requests fail with `disconnected` and report it.
-            }
             break;
         case net::WsState::connect_failed:
             c.up = false;  // the client logs the failure itself; it is counted in connect_failures
@@ -534,7 +524,7 @@ void Beacon::start(Done done) {
     log_->info("run {} started: {} at {}, up to {} transactions over {}", cfg.run_id, cfg.beacon_id,
                util::format_rate(cfg.rate), budget_, util::format_duration(cfg.duration));
     event("info", "run_started", "rate " + util::format_rate(cfg.rate));
-    subscribe_blocks();
+    start_block_watcher();
     schedule_stats();
     done(true, {});
     pump();
@@ -556,7 +546,9 @@ void Beacon::pump() {
     pump_posted_ = false;
     if (!sending_ || state_ != State::running) return;
     std::int64_t now = now_ns();
-    if (now >= end_ns_) {
+    // Rate mode: slots intended before the end are sent even when the sender wakes after it
+    // (catch-up); the run ends when the last slot is done, not when the clock passes the end.
+    if (pacer_->unlimited() && now >= end_ns_) {
         finish_sending("duration");
         return;
     }
@@ -722,6 +714,7 @@ void Beacon::finish_run(std::string reason) {
     event("info", "run_finished", summary_.stop_reason);
     set_state(State::stopped, summary_.stop_reason);
     close_connections();
+    watcher_.reset();
     if (auto done = std::move(pending_done_)) done(true, {});
 }
 
@@ -752,83 +745,39 @@ void Beacon::stop(std::string_view reason) {
 // ---------------------------------------------------------------------------------------------
 // Blocks
 
-void Beacon::subscribe_blocks() {
-    std::optional<std::size_t> pick;
-    if (block_conn_ && conns_[*block_conn_]->up) pick = block_conn_;
-    for (std::size_t i = 0; !pick && i < conns_.size(); ++i)
-        if (conns_[i]->up) pick = i;
-    if (!pick) return;  // subscribed when a connection comes up
-    block_conn_ = pick;
-    std::size_t idx = *pick;
-    auto& client = *conns_[idx]->client;
-    client.on_notice(kBlockCallbackId, [this, idx](nlohmann::json&& args) { on_block_notice(idx, std::move(args)); });
-    client.call(net::RpcApi{std::int64_t{0}}, "set_block_applied_callback", nlohmann::json::array({kBlockCallbackId}),
-                [this](net::RpcResult&& r) {
-                    if (!r.ok())
-                        warn_.warn("subscribe", "set_block_applied_callback failed ({}): inclusion is not measured",
-                                   one_line(r.message));
-                });
+void Beacon::start_block_watcher() {
+    const auto& cfg = *config_;
+    net::WsClientConfig wc;
+    wc.urls = cfg.nodes;
+    wc.connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.connect_timeout);
+    wc.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.request_timeout);
+    wc.reconnect_base = std::chrono::milliseconds(100);
+    wc.reconnect_max = std::chrono::milliseconds(5000);
+    wc.tls.verify = cfg.tls_verify;
+    wc.tls.ca_file = cfg.ca_file;
+    wc.user_agent = "bts-beacon/" BTS_VERSION;
+    auto alive = std::weak_ptr<bool>(alive_);
+    try {
+        watcher_ = std::make_unique<BlockWatcher>(
+            ioc_, std::move(wc),
+            [this, alive](BlockSeen&& b) {
+                if (!alive.expired()) on_block(std::move(b));
+            },
+            log_);
+    } catch (const std::exception& e) {
+        log_->warn("no block tracking: {}", e.what());
+    }
 }
 
-void Beacon::on_block_notice(std::size_t conn, nlohmann::json&& args) {
-    if (!block_conn_ || *block_conn_ != conn) return;
-    std::int64_t observed = now_ns();
-    if (!args.is_array() || args.empty() || !args[0].is_string()) {
-        warn_.warn("bad_notice", "malformed block notice dropped");
-        ++interval_.bad_replies;
-        return;
+void Beacon::on_block(BlockSeen&& b) {
+    if (state_ != State::running && state_ != State::draining) return;
+    tracker_->on_block(b.timestamp, b.txs, b.observed_ns);
+    if (b.has_id) latest_block_id_ = b.id;
+    if (b.timestamp > chain_.head_time) {
+        chain_.head_time = b.timestamp;
+        chain_seen_ns_ = b.observed_ns;
     }
-    auto bytes = crypto::from_hex_fixed<20>(args[0].get_ref<const std::string&>());
-    if (!bytes) {
-        warn_.warn("bad_notice", "block notice without a block id dropped");
-        ++interval_.bad_replies;
-        return;
-    }
-    protocol::BlockId id;
-    id.data = *bytes;
-    std::uint32_t num = protocol::block_num_from_id(id);
-    latest_block_id_ = id;
-    std::uint32_t from = last_block_fetched_ ? last_block_fetched_ + 1 : num;
-    if (!block_queue_.empty()) from = std::max(from, block_queue_.back().num + 1);
-    if (num >= from && num - from >= kMaxBlockCatchUp) {
-        warn_.warn("block_gap", "{} blocks missed; inclusion checked from #{}", num - from, num - kMaxBlockCatchUp + 1);
-        from = num - kMaxBlockCatchUp + 1;
-    }
-    for (std::uint32_t b = from; b <= num && b >= from; ++b) block_queue_.push_back({b, observed});
-    fetch_next_block();
-}
-
-void Beacon::fetch_next_block() {
-    if (block_fetching_ || block_queue_.empty() || !block_conn_) return;
-    auto& conn = *conns_[*block_conn_];
-    if (!conn.up) return;
-    BlockFetch f = block_queue_.front();
-    block_queue_.pop_front();
-    block_fetching_ = true;
-    conn.client->call(
-        net::RpcApi{std::int64_t{0}}, "get_block", nlohmann::json::array({f.num}),
-        [this, f](net::RpcResult&& r) {
-            block_fetching_ = false;
-            if (state_ != State::running && state_ != State::draining) return;
-            last_block_fetched_ = std::max(last_block_fetched_, f.num);
-            if (!r.ok()) {
-                warn_.warn("get_block", "get_block({}) failed: {} {}", f.num, net::to_string(r.kind), one_line(r.message));
-            } else if (!r.result.is_null()) {
-                std::uint32_t ts = 0;
-                if (parse_block(r.result, ts, block_txs_)) {
-                    tracker_->on_block(ts, block_txs_, f.observed_ns);
-                    if (ts > chain_.head_time) {
-                        chain_.head_time = ts;
-                        chain_seen_ns_ = f.observed_ns;
-                    }
-                } else {
-                    ++interval_.bad_replies;
-                    warn_.warn("bad_block", "get_block({}) returned a malformed block", f.num);
-                }
-            }
-            check_drained();
-            fetch_next_block();
-        });
+    check_drained();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -853,6 +802,22 @@ void Beacon::collect_connectivity() {
         now.disconnects += k.disconnects;
         now.timeouts += k.timeouts;
         now.bad_replies += k.bad_replies;
+    }
+    if (watcher_) {
+        auto w = watcher_->counters();
+        now.connect_failures += w.connection.connect_failures;
+        now.tls_failures += w.connection.tls_failures;
+        now.disconnects += w.connection.disconnects;
+        now.timeouts += w.connection.timeouts;
+        now.bad_replies += w.connection.bad_replies + w.bad_notices;
+        watcher_seen_ = w;
+    } else {
+        // The watcher's share stays counted after it is gone.
+        now.connect_failures += watcher_seen_.connection.connect_failures;
+        now.tls_failures += watcher_seen_.connection.tls_failures;
+        now.disconnects += watcher_seen_.connection.disconnects;
+        now.timeouts += watcher_seen_.connection.timeouts;
+        now.bad_replies += watcher_seen_.connection.bad_replies + watcher_seen_.bad_notices;
     }
     interval_.connect_failures += now.connect_failures - conn_seen_.connect_failures;
     interval_.tls_failures += now.tls_failures - conn_seen_.tls_failures;

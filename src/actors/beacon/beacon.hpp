@@ -44,8 +44,10 @@
 // TRACKING (tracker.hpp)
 //   acceptance latency = reply − intended time (and − actual send); rejections by class from
 //   the node's error code and message (stats.hpp RejectClass); inclusion latency = block notice
-//   (set_block_applied_callback + get_block, on one connection, re-subscribed after reconnects)
+//   (set_block_applied_callback + get_block, re-subscribed after reconnects)
 //   − intended time; expired_unincluded when the chain's head time passes a tx's expiration.
+//   Blocks are followed by a BlockWatcher on its own thread and connection (block_watcher.hpp):
+//   parsing multi-megabyte blocks must not delay the sender.
 //
 // STATISTICS (every stats_interval; stats.hpp)
 //   One wire::StatsInterval per interval over ZeroMQ PUSH to each endpoint sink, and/or the same
@@ -60,13 +62,15 @@
 //   error texts.
 //
 // THREADS
-//   Everything runs on the io_context's one thread except signing: prepare (and, during long
-//   runs, background refresh batches) runs on worker threads and posts finished batches back.
+//   Everything runs on the io_context's one thread except signing — prepare (and, during long
+//   runs, background refresh batches) runs on worker threads and posts finished batches back —
+//   and block following, which posts each block's summary back.
 //   Call every method on the io thread. A broker integration adds a dead-man switch by calling
 //   stop("broker heartbeat lost") from its timer on the io thread.
 #pragma once
 
 #include "actors/beacon/accounts.hpp"
+#include "actors/beacon/block_watcher.hpp"
 #include "actors/beacon/discovery.hpp"
 #include "actors/beacon/pacer.hpp"
 #include "actors/beacon/preparer.hpp"
@@ -157,10 +161,6 @@ public:
 
 private:
     struct Conn;
-    struct BlockFetch {
-        std::uint32_t num;
-        std::int64_t observed_ns;
-    };
 
     void set_state(State s, std::string_view why = {});
     void fail_prepare(const std::string& error);
@@ -182,9 +182,8 @@ private:
     void reset_run();
     void finish_run(std::string reason);
 
-    void subscribe_blocks();
-    void on_block_notice(std::size_t conn, nlohmann::json&& args);
-    void fetch_next_block();
+    void start_block_watcher();
+    void on_block(BlockSeen&& block);
 
     void schedule_stats();
     void emit_interval(bool final);
@@ -241,13 +240,9 @@ private:
     bool sending_ = false;
     bool pump_posted_ = false;
 
-    // Block tracking.
-    std::optional<std::size_t> block_conn_;
-    std::uint64_t block_cb_id_ = 0;
-    std::uint32_t last_block_fetched_ = 0;
-    std::deque<BlockFetch> block_queue_;
-    bool block_fetching_ = false;
-    std::vector<BlockTx> block_txs_;
+    // Block tracking (own thread and connection).
+    std::unique_ptr<BlockWatcher> watcher_;
+    BlockWatcherCounters watcher_seen_;
     protocol::BlockId latest_block_id_{};
 
     // Statistics.

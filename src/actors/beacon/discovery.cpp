@@ -129,7 +129,8 @@ std::string parse_dynamic_global_properties(const json& result, ChainInfo& out) 
 }
 
 std::string parse_accounts(const json& result, const std::vector<std::string>& names,
-                           const std::vector<crypto::PublicKey>& keys, std::string_view key_prefix, ChainInfo& out) {
+                           const std::vector<crypto::PublicKey>& keys, std::string_view key_prefix, ChainInfo& out,
+                           bool check_keys) {
     if (!result.is_array() || result.size() != names.size())
         return "lookup_account_names: expected an array of " + std::to_string(names.size()) + " entries";
     out.account_ids.clear();
@@ -153,9 +154,12 @@ std::string parse_accounts(const json& result, const std::vector<std::string>& n
         for (const auto& entry : *ka)
             if (entry.is_array() && !entry.empty() && entry[0].is_string() && entry[0].get_ref<const std::string&>() == ours)
                 found = true;
-        if (!found)
-            return "the key given for account \"" + names[i] +
-                   "\" is not in its active authority (wrong key file or wrong chain?)";
+        if (!found) {
+            std::string why = "the key given for account \"" + names[i] +
+                              "\" is not in its active authority (wrong key file or wrong chain?)";
+            if (check_keys) return why;
+            out.warnings.push_back(why + "; sending anyway (check_keys = false)");
+        }
     }
     return {};
 }
@@ -236,7 +240,8 @@ void Discovery::step_dynamic() {
 void Discovery::step_accounts() {
     call("lookup_account_names", json::array({req_.account_names}), [this](net::RpcResult&& r) {
         if (!r.ok()) return "lookup_account_names: " + r.message;
-        return parse_accounts(r.result, req_.account_names, req_.account_keys, info_.address_prefix, info_);
+        return parse_accounts(r.result, req_.account_names, req_.account_keys, info_.address_prefix, info_,
+                              req_.check_keys);
     }, &Discovery::step_assets);
 }
 

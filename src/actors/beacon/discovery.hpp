@@ -43,10 +43,11 @@ struct ChainInfo {
 [[nodiscard]] std::string parse_global_properties(const nlohmann::json& result, ChainInfo& out);
 [[nodiscard]] std::string parse_dynamic_global_properties(const nlohmann::json& result, ChainInfo& out);
 // lookup_account_names result (account objects or null), in the order of `names`; checks that
-// each account's active authority lists the key we sign with (when it says so at all).
+// each account's active authority lists the key we sign with (when it says so at all) — an
+// error when check_keys, else a warning in out.warnings.
 [[nodiscard]] std::string parse_accounts(const nlohmann::json& result, const std::vector<std::string>& names,
                                          const std::vector<crypto::PublicKey>& keys,
-                                         std::string_view key_prefix, ChainInfo& out);
+                                         std::string_view key_prefix, ChainInfo& out, bool check_keys = true);
 // "1.3.N" → id; else nullopt (a symbol to look up).
 [[nodiscard]] std::optional<protocol::AssetId> parse_asset_id(std::string_view text);
 
@@ -57,6 +58,7 @@ struct DiscoveryRequest {
     std::string receive_asset;
     bool need_assets = false;       // limit orders in the mix
     bool need_open_orders = false;  // cancels in the mix
+    bool check_keys = true;         // a key missing from its active authority fails discovery
     std::chrono::milliseconds timeout{10'000};
 };
 

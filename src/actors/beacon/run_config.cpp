@@ -84,7 +84,7 @@ RunConfig RunConfig::from_toml(const util::TomlDoc& doc) {
                            "broadcast_api", "rate", "duration", "budget", "accounts", "key", "seed",
                            "mix", "tx", "window", "request_timeout", "connect_timeout",
                            "late_threshold", "tx_lifetime", "start_allowance", "drain_timeout",
-                           "prepare_ahead", "prepare_threads", "stats"});
+                           "prepare_ahead", "prepare_threads", "stats", "check_keys"});
     c.beacon_id = b.get_string("id", c.beacon_id);
     c.run_id = b.get_string("run_id", c.run_id);
     if (b.contains("nodes")) {
@@ -104,6 +104,7 @@ RunConfig RunConfig::from_toml(const util::TomlDoc& doc) {
     c.duration = b.get_duration("duration", c.duration);
     c.budget = b.get_size("budget", c.budget);
     c.accounts = b.get_string("accounts", c.accounts);
+    c.check_keys = b.get_bool("check_keys", c.check_keys);
     for (const auto& k : b.get_table_array("key")) {
         k.reject_unknown_keys({"name", "wif"});
         c.inline_keys.emplace_back(k.require_string("name"), k.require_string("wif"));

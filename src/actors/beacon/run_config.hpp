@@ -6,7 +6,7 @@
 //   [beacon]        id, run_id, nodes, connections_per_node, rate, duration, budget, accounts,
 //                   seed, window, request_timeout, connect_timeout, late_threshold, tx_lifetime,
 //                   start_allowance, drain_timeout, prepare_ahead, prepare_threads, broadcast_api,
-//                   tls_verify, ca_file
+//                   tls_verify, ca_file, check_keys
 //   [beacon.mix]    transfer, limit_order_create, limit_order_cancel      (relative weights)
 //   [beacon.tx]     ops_per_tx ("3" or "1..5"), target_size, transfer_amount ("1..100k"),
 //                   order_amount, order_price ("0.5..2"), sell_asset, receive_asset,
@@ -98,6 +98,9 @@ struct RunConfig {
     // "file:PATH" (lines "account-name WIF", mode 0600), or "inline" ([[beacon.key]]).
     std::string accounts = "devnet:stress-0..stress-9";
     std::vector<InlineKey> inline_keys;
+    // At prepare, refuse keys that are not in their account's active authority (false: send
+    // anyway and let the node reject them as missing_authority, e.g. to test that).
+    bool check_keys = true;
 
     std::uint64_t seed = 1;  // same seed + same chain state = same transactions
     MixWeights mix;

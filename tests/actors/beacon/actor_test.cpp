@@ -440,3 +440,27 @@ TEST(BeaconActor, CommandsAndStates) {
 
 }  // namespace
 }  // namespace bts::beacon
+
+namespace bts::beacon {
+namespace {
+// Manual check (not run by default): rate accuracy against the fake node.
+TEST(BeaconActor, DISABLED_RateAccuracy) {
+    for (double rate : {1000.0, 10000.0}) {
+        Harness h;
+        FakeNode node(h.ioc);
+        auto c = h.config({node.url()});
+        c.stats_sinks = {"none"};
+        c.rate = util::Rate::every_second(rate);
+        c.duration = 5s;
+        ASSERT_TRUE(h.launch(c)) << h.error;
+        ASSERT_TRUE(h.run_to_stop(60s));
+        const auto& s = h.beacon->summary();
+        std::printf("rate %.0f: sent %llu dropped %llu late %llu lag p50/p99/max %llu/%llu/%llu us accepted %llu included %llu\n", rate,
+                    (unsigned long long)s.totals.sent, (unsigned long long)s.totals.dropped_sends,
+                    (unsigned long long)s.totals.late_sends, (unsigned long long)s.hist.send_lag.percentile(50),
+                    (unsigned long long)s.hist.send_lag.percentile(99), (unsigned long long)s.hist.send_lag.max(),
+                    (unsigned long long)s.totals.accepted, (unsigned long long)s.totals.included_txs);
+    }
+}
+}  // namespace
+}  // namespace bts::beacon
