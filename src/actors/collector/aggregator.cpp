@@ -15,9 +15,13 @@ Aggregator::Aggregator(std::chrono::milliseconds delay, std::chrono::millisecond
 void Aggregator::merge(Bucket& b, const wire::StatsInterval& m) {
     // The store makes intervals unique, but a rebuilt second may meet an interval that was
     // also passed to add(): merge each (beacon, seq) once.
-    if (!b.seen.emplace(m.beacon_id, m.seq).second) return;
+    auto it = b.beacons.find(std::string_view(m.beacon_id));
+    if (it == b.beacons.end()) it = b.beacons.emplace(m.beacon_id, BeaconPart{}).first;
+    auto& seqs = it->second.seqs;
+    if (std::find(seqs.begin(), seqs.end(), m.seq) != seqs.end()) return;
+    seqs.push_back(m.seq);
+    it->second.rate = m.configured_rate;
     auto& t = b.totals;
-    b.beacon_rates[m.beacon_id] = m.configured_rate;
     t.sent += m.sent;
     t.accepted += m.accepted;
     for (const auto& [k, n] : m.rejected_by_class) t.rejected_by_class[k] += n;
@@ -30,16 +34,23 @@ void Aggregator::merge(Bucket& b, const wire::StatsInterval& m) {
 }
 
 Aggregator::Bucket& Aggregator::open(const std::string& run, std::int64_t second, bool& created) {
-    Key key{run, second};
-    auto it = buckets_.find(key);
-    created = it == buckets_.end();
+    auto r = buckets_.find(std::string_view(run));
+    if (r == buckets_.end()) r = buckets_.emplace(run, std::map<std::int64_t, Bucket>{}).first;
+    auto it = r->second.find(second);
+    created = it == r->second.end();
     if (!created) return it->second;
-    if (buckets_.size() >= max_open_) {
-        // Bounded memory: the oldest second goes (its last revision was already emitted
-        // unless it is dirty, in which case the next due() would have emitted it).
-        buckets_.erase(buckets_.begin());
+    if (open_ >= max_open_) {
+        // Bounded memory: the oldest second of the largest run goes (its last revision was
+        // emitted unless it is dirty; then it is lost, which only a flood of runs can cause).
+        auto biggest = std::max_element(buckets_.begin(), buckets_.end(),
+                                        [](const auto& a, const auto& b) { return a.second.size() < b.second.size(); });
+        if (!biggest->second.empty()) {
+            biggest->second.erase(biggest->second.begin());
+            --open_;
+        }
     }
-    Bucket& b = buckets_.emplace(key, Bucket{}).first->second;
+    Bucket& b = r->second.emplace(second, Bucket{}).first->second;
+    ++open_;
     b.totals.run_id = run;
     b.totals.second_unix = second;
     if (loader_) {
@@ -61,7 +72,8 @@ void Aggregator::add(const wire::StatsInterval& m) {
 
 void Aggregator::rebuild(const std::string& run, std::int64_t second) {
     if (!loader_) return;
-    buckets_.erase(Key{run, second});
+    auto r = buckets_.find(std::string_view(run));
+    if (r != buckets_.end() && r->second.erase(second)) --open_;
     bool created = false;
     Bucket& b = open(run, second, created);
     b.dirty = b.intervals > 0;
@@ -70,12 +82,12 @@ void Aggregator::rebuild(const std::string& run, std::int64_t second) {
 
 Aggregator::Emitted Aggregator::emit(Bucket& b) {
     auto& t = b.totals;
-    t.beacons = static_cast<std::uint32_t>(b.beacon_rates.size());
+    t.beacons = static_cast<std::uint32_t>(b.beacons.size());
     double rate = 0.0;
     bool unlimited = false;
-    for (const auto& [id, r] : b.beacon_rates) {
-        if (r <= 0.0) unlimited = true;
-        rate += r;
+    for (const auto& [id, part] : b.beacons) {
+        if (part.rate <= 0.0) unlimited = true;
+        rate += part.rate;
     }
     t.configured_rate = unlimited ? 0.0 : rate;
     t.acceptance_p50_us = b.acceptance.percentile(50);
@@ -90,21 +102,29 @@ Aggregator::Emitted Aggregator::emit(Bucket& b) {
 
 std::vector<Aggregator::Emitted> Aggregator::due(std::int64_t now_ms) {
     std::vector<Emitted> out;
-    for (auto it = buckets_.begin(); it != buckets_.end();) {
-        const std::int64_t end_ms = (it->first.second + 1) * 1000;
-        if (it->second.dirty && now_ms >= end_ms + delay_.count()) out.push_back(emit(it->second));
-        if (now_ms >= end_ms + linger_.count() && !it->second.dirty)
-            it = buckets_.erase(it);
-        else
-            ++it;
+    for (auto r = buckets_.begin(); r != buckets_.end();) {
+        auto& seconds = r->second;
+        for (auto it = seconds.begin(); it != seconds.end();) {
+            const std::int64_t end_ms = (it->first + 1) * 1000;
+            if (end_ms + delay_.count() > now_ms) break;  // later seconds are not due either
+            if (it->second.dirty) out.push_back(emit(it->second));
+            if (now_ms >= end_ms + linger_.count()) {
+                it = seconds.erase(it);
+                --open_;
+            } else {
+                ++it;
+            }
+        }
+        r = seconds.empty() ? buckets_.erase(r) : std::next(r);
     }
     return out;
 }
 
 std::vector<Aggregator::Emitted> Aggregator::flush() {
     std::vector<Emitted> out;
-    for (auto& [key, b] : buckets_)
-        if (b.dirty) out.push_back(emit(b));
+    for (auto& [run, seconds] : buckets_)
+        for (auto& [second, b] : seconds)
+            if (b.dirty) out.push_back(emit(b));
     return out;
 }
 

@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,20 +50,22 @@ public:
     // Everything changed, regardless of time (shutdown, tests).
     std::vector<Emitted> flush();
 
-    std::size_t open_seconds() const { return buckets_.size(); }
+    std::size_t open_seconds() const { return open_; }
     std::uint64_t rebuilt_seconds() const { return rebuilt_; }
 
 private:
+    struct BeaconPart {
+        double rate = 0.0;                // configured rate
+        std::vector<std::uint64_t> seqs;  // intervals merged (a few per second)
+    };
     struct Bucket {
-        std::map<std::string, double> beacon_rates;  // beacon → configured rate
-        std::set<std::pair<std::string, std::uint64_t>> seen;  // (beacon, seq) merged
+        std::map<std::string, BeaconPart, std::less<>> beacons;
         wire::ClusterTotals totals;
         util::Histogram acceptance;
         util::Histogram inclusion;
         std::uint64_t intervals = 0;
         bool dirty = false;
     };
-    using Key = std::pair<std::string, std::int64_t>;  // run, second
 
     void merge(Bucket& b, const wire::StatsInterval& m);
     Bucket& open(const std::string& run, std::int64_t second, bool& created);
@@ -74,7 +75,9 @@ private:
     std::chrono::milliseconds linger_;
     Loader loader_;
     std::size_t max_open_;
-    std::map<Key, Bucket> buckets_;
+    // run → second → bucket; lookups by string_view allocate nothing.
+    std::map<std::string, std::map<std::int64_t, Bucket>, std::less<>> buckets_;
+    std::size_t open_ = 0;
     std::uint64_t rebuilt_ = 0;
 };
 

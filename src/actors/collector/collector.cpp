@@ -177,13 +177,14 @@ bool Collector::State::is_new(AddResult r, const std::string& id) {
 }
 
 void Collector::State::handle(const wire::StatsInterval& m, std::string_view frame, std::int64_t now_ms) {
-    AddResult r = store ? store->add_interval(m, frame, now_ms) : AddResult::kNew;
+    const IntervalSummary sum = summarize(m);
+    AddResult r = store ? store->add_interval(m, sum, frame, now_ms) : AddResult::kNew;
     if (!is_new(r, store ? std::string() : doc_id(m))) return;
     ++st.intervals;
     st.lag_ms = now_ms - m.interval_start_ms - static_cast<std::int64_t>(m.interval_ms);
     aggregator->add(m);
     if (spool) {
-        append_bulk_item(es_buf, indices, m);
+        append_bulk_item(es_buf, indices, m, sum, frame);
         ++es_items;
     }
     publish("interval/" + m.run_id + "/" + m.beacon_id, frame);

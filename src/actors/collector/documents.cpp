@@ -30,20 +30,11 @@ struct Fnv {
     void add(std::int64_t v) { add(std::to_string(v)); }
 };
 
-void latency(JsonWriter& w, std::string_view name, const SparseHistogram& h) {
+void latency(JsonWriter& w, std::string_view name, const LatencySummary& l) {
     w.key(name).begin_object();
-    w.kv("count", h.count()).kv("sum_us", h.sum).kv("min_us", h.min).kv("max_us", h.max);
-    w.kv("p50_us", sparse_percentile(h, 50)).kv("p90_us", sparse_percentile(h, 90));
-    w.kv("p99_us", sparse_percentile(h, 99));
+    w.kv("count", l.count).kv("sum_us", l.sum).kv("min_us", l.min).kv("max_us", l.max);
+    w.kv("p50_us", l.p50).kv("p90_us", l.p90).kv("p99_us", l.p99);
     w.end_object();
-}
-
-void histogram(JsonWriter& w, std::string_view name, const SparseHistogram& h) {
-    w.key(name).begin_object();
-    w.kv("min", h.min).kv("max", h.max).kv("sum", h.sum).kv("overflow", h.overflow);
-    w.key("buckets").begin_array();
-    for (const auto& [i, n] : h.buckets) w.begin_array().u64(i).u64(n).end_array();
-    w.end_array().end_object();
 }
 
 void action(std::string& out, std::string_view op, const std::string& index, const std::string& id,
@@ -143,6 +134,64 @@ std::uint64_t total_rejected(const wire::ClassCounts& c) {
     return t;
 }
 
+LatencySummary summarize(const SparseHistogram& h) {
+    LatencySummary l;
+    l.count = h.count();
+    l.sum = h.sum;
+    l.min = h.min;
+    l.max = h.max;
+    if (l.count == 0) return l;
+    // Ranks as in Histogram::percentile, all three found in one walk.
+    auto rank = [&](double p) {
+        auto r = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(l.count)));
+        return std::clamp<std::uint64_t>(r, 1, l.count);
+    };
+    const std::uint64_t ranks[3] = {rank(50), rank(90), rank(99)};
+    std::uint64_t* out[3] = {&l.p50, &l.p90, &l.p99};
+    std::size_t next = 0;
+    std::uint64_t seen = 0;
+    for (const auto& [i, n] : h.buckets) {
+        seen += n;
+        while (next < 3 && seen >= ranks[next]) {
+            std::uint64_t lo = Histogram::bucket_lower(i);
+            *out[next++] = std::clamp(lo + (Histogram::bucket_upper(i) - lo) / 2, h.min, h.max);
+        }
+        if (next == 3) break;
+    }
+    while (next < 3) *out[next++] = h.max;
+    return l;
+}
+
+IntervalSummary summarize(const wire::StatsInterval& m) {
+    return {total_rejected(m.rejected_by_class), summarize(m.acceptance_from_intended),
+            summarize(m.acceptance_from_send), summarize(m.inclusion)};
+}
+
+std::string base64(std::string_view in) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.resize((in.size() + 2) / 3 * 4);
+    char* o = out.data();
+    std::size_t i = 0;
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    for (; i + 2 < in.size(); i += 3) {
+        std::uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+        *o++ = kAlphabet[v >> 18];
+        *o++ = kAlphabet[(v >> 12) & 63];
+        *o++ = kAlphabet[(v >> 6) & 63];
+        *o++ = kAlphabet[v & 63];
+    }
+    if (i < in.size()) {
+        std::uint32_t v = p[i] << 16;
+        if (i + 1 < in.size()) v |= p[i + 1] << 8;
+        *o++ = kAlphabet[v >> 18];
+        *o++ = kAlphabet[(v >> 12) & 63];
+        *o++ = i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    return out;
+}
+
 std::string doc_id(const wire::StatsInterval& m) {
     return m.run_id + "/" + m.beacon_id + "/" + std::to_string(m.seq);
 }
@@ -183,12 +232,20 @@ std::string iso8601_ms(std::int64_t unix_ms) {
     std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
     std::int64_t mo = mp < 10 ? mp + 3 : mp - 9;
     if (mo <= 2) ++y;
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y),
-                  static_cast<long long>(mo), static_cast<long long>(d), static_cast<long long>(rem / 3600),
-                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
-                  static_cast<long long>(ms));
-    return buf;
+    // Fixed-width digits without snprintf (this runs for every document).
+    char buf[32] = "0000-00-00T00:00:00.000Z";
+    auto put = [&](int pos, std::int64_t v, int width) {
+        for (int k = width - 1; k >= 0; --k, v /= 10) buf[pos + k] = static_cast<char>('0' + v % 10);
+    };
+    if (y < 0 || y > 9999) return "0000-01-01T00:00:00.000Z";
+    put(0, y, 4);
+    put(5, mo, 2);
+    put(8, d, 2);
+    put(11, rem / 3600, 2);
+    put(14, rem / 60 % 60, 2);
+    put(17, rem % 60, 2);
+    put(20, ms, 3);
+    return std::string(buf, 24);
 }
 
 EsIndices::EsIndices(std::string_view prefix)
@@ -198,6 +255,11 @@ EsIndices::EsIndices(std::string_view prefix)
       uptime(std::string(prefix) + "-uptime") {}
 
 void append_bulk_item(std::string& out, const EsIndices& ix, const wire::StatsInterval& m) {
+    append_bulk_item(out, ix, m, summarize(m), wire::encode(m));
+}
+
+void append_bulk_item(std::string& out, const EsIndices& ix, const wire::StatsInterval& m,
+                      const IntervalSummary& sum, std::string_view frame) {
     action(out, "create", ix.intervals, doc_id(m));
     JsonWriter w(out);
     w.begin_object();
@@ -214,7 +276,7 @@ void append_bulk_item(std::string& out, const EsIndices& ix, const wire::StatsIn
     w.key("interval").begin_object().kv("start_ms", m.interval_start_ms).kv("ms", m.interval_ms).end_object();
     w.key("rate").begin_object().kv("configured", m.configured_rate);
     w.kv("achieved", static_cast<double>(m.sent) * 1000.0 / static_cast<double>(m.interval_ms)).end_object();
-    std::uint64_t rejected = total_rejected(m.rejected_by_class);
+    const std::uint64_t rejected = sum.rejected;
     w.key("tx").begin_object();
     w.kv("sent", m.sent).kv("accepted", m.accepted).kv("rejected", rejected);
     w.kv("late_sends", m.late_sends).kv("dropped_sends", m.dropped_sends).kv("in_flight", m.in_flight);
@@ -226,15 +288,11 @@ void append_bulk_item(std::string& out, const EsIndices& ix, const wire::StatsIn
     w.kv("connect_failures", m.connect_failures).kv("disconnects", m.disconnects);
     w.kv("timeouts", m.timeouts).kv("bad_replies", m.bad_replies).end_object();
     w.key("latency").begin_object();
-    latency(w, "acceptance", m.acceptance_from_intended);
-    latency(w, "acceptance_from_send", m.acceptance_from_send);
-    latency(w, "inclusion", m.inclusion);
+    latency(w, "acceptance", sum.acceptance);
+    latency(w, "acceptance_from_send", sum.acceptance_from_send);
+    latency(w, "inclusion", sum.inclusion);
     w.end_object();
-    w.key("histograms").begin_object();
-    histogram(w, "acceptance", m.acceptance_from_intended);
-    histogram(w, "acceptance_from_send", m.acceptance_from_send);
-    histogram(w, "inclusion", m.inclusion);
-    w.end_object();
+    w.key("wire").begin_object().kv("frame", base64(frame)).end_object();
     bool first = false;
     class_object(out, first, m.rejected_by_class);
     out += "}\n";
@@ -349,8 +407,8 @@ std::vector<std::pair<std::string, std::string>> index_templates(std::string_vie
     intervals["conn"] = obj({{"connect_failures", type("long")}, {"disconnects", type("long")},
                              {"timeouts", type("long")}, {"bad_replies", type("long")}});
     intervals["latency"] = obj({{"acceptance", lat}, {"acceptance_from_send", lat}, {"inclusion", lat}});
-    // Exact histograms are kept in _source only (mergeable offline), not indexed.
-    intervals["histograms"] = json{{"type", "object"}, {"enabled", false}};
+    // The wire frame (base64): exact histograms, mergeable offline with bts::wire::decode.
+    intervals["wire"] = obj({{"frame", type("binary")}});
     intervals["rejected_by_class"] = json{{"type", "object"}, {"dynamic", true}};
 
     json totals = common;

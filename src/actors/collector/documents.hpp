@@ -35,6 +35,21 @@ inline constexpr std::size_t kMaxIdBytes = 128;
 [[nodiscard]] std::uint64_t sparse_percentile(const util::SparseHistogram& h, double p);
 [[nodiscard]] std::uint64_t total_rejected(const wire::ClassCounts& c);
 
+// One histogram's figures, computed in one pass over its buckets.
+struct LatencySummary {
+    std::uint64_t count = 0, sum = 0, min = 0, max = 0, p50 = 0, p90 = 0, p99 = 0;
+};
+[[nodiscard]] LatencySummary summarize(const util::SparseHistogram& h);
+
+// What the store and the Elasticsearch document derive from an interval, computed once.
+struct IntervalSummary {
+    std::uint64_t rejected = 0;
+    LatencySummary acceptance;            // from the intended send time
+    LatencySummary acceptance_from_send;
+    LatencySummary inclusion;
+};
+[[nodiscard]] IntervalSummary summarize(const wire::StatsInterval& m);
+
 [[nodiscard]] std::string doc_id(const wire::StatsInterval& m);
 [[nodiscard]] std::string doc_id(const wire::ClusterTotals& m);
 [[nodiscard]] std::string doc_id(const wire::RunEvent& m);
@@ -42,6 +57,8 @@ inline constexpr std::size_t kMaxIdBytes = 128;
 
 // "2024-05-01T12:00:00.123Z".
 [[nodiscard]] std::string iso8601_ms(std::int64_t unix_ms);
+// Standard base64 with padding.
+[[nodiscard]] std::string base64(std::string_view bytes);
 
 // Index names: <prefix>-intervals, -totals, -events, -uptime.
 struct EsIndices {
@@ -49,7 +66,11 @@ struct EsIndices {
     std::string intervals, totals, events, uptime;
 };
 
-// Appends one _bulk item (action line and document line, each ending in '\n').
+// Appends one _bulk item (action line and document line, each ending in '\n'). The interval's
+// wire frame goes into the document (wire.frame, base64, not indexed) so exact histograms can
+// be merged offline; the indexed fields carry counts and percentiles.
+void append_bulk_item(std::string& out, const EsIndices& ix, const wire::StatsInterval& m,
+                      const IntervalSummary& summary, std::string_view frame);
 void append_bulk_item(std::string& out, const EsIndices& ix, const wire::StatsInterval& m);
 // `version` (≥ 1) grows whenever the second is revised, so an older revision replayed after a
 // newer one is refused with 409 instead of overwriting it.

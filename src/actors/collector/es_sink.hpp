@@ -68,6 +68,5 @@ private:
 // "Basic <base64(user:password)>" or "ApiKey <base64(id:key)>" (an api_key without ':' is
 // taken as already encoded); "" when no credentials are configured. Throws on unreadable files.
 std::string es_authorization(const EsConfig& config);
-std::string base64(std::string_view bytes);
 
 }  // namespace bts::collector

@@ -165,12 +165,14 @@ std::int64_t i64(std::uint64_t v) {
 class Binder {
 public:
     explicit Binder(sqlite3_stmt* s) : s_(s) { sqlite3_reset(s_); }
+    // SQLITE_STATIC: every statement is stepped while the bound values are alive, so SQLite
+    // need not copy them.
     Binder& text(std::string_view v) {
-        sqlite3_bind_text(s_, ++i_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_text(s_, ++i_, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
         return *this;
     }
     Binder& blob(std::string_view v) {
-        sqlite3_bind_blob(s_, ++i_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s_, ++i_, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
         return *this;
     }
     Binder& num(std::int64_t v) {
@@ -299,44 +301,53 @@ bool SqliteStore::begin() {
 
 void SqliteStore::touch_run(const std::string& run, std::int64_t first_ms, std::int64_t last_ms,
                             std::uint64_t intervals, std::uint64_t events) {
-    RunDelta& r = run_deltas_[run];
+    auto it = run_deltas_.find(run);
+    if (it == run_deltas_.end()) it = run_deltas_.emplace(run, RunDelta{}).first;
+    RunDelta& r = it->second;
     r.first_ms = std::min(r.first_ms, first_ms);
     r.last_ms = std::max(r.last_ms, last_ms);
     r.intervals += intervals;
     r.events += events;
 }
 
-AddResult SqliteStore::add_interval(const wire::StatsInterval& m, std::string_view frame, std::int64_t received_ms) {
+AddResult SqliteStore::add_interval(const wire::StatsInterval& m, const IntervalSummary& sum, std::string_view frame,
+                                     std::int64_t received_ms) {
     if (!begin()) return AddResult::kError;
-    const std::uint64_t rejected = total_rejected(m.rejected_by_class);
-    const auto& acc = m.acceptance_from_intended;
-    const auto& accs = m.acceptance_from_send;
-    const auto& incl = m.inclusion;
+    const std::string classes = class_json(m.rejected_by_class);
     Binder b(ins_interval_);
     b.text(m.run_id).text(m.beacon_id).num(m.seq).text(m.host).num(m.interval_start_ms).num(m.interval_ms);
-    b.real(m.configured_rate).num(m.sent).num(m.accepted).num(rejected).text(class_json(m.rejected_by_class));
+    b.real(m.configured_rate).num(m.sent).num(m.accepted).num(sum.rejected).text(classes);
     b.num(m.late_sends).num(m.dropped_sends).num(m.max_send_lag_us).num(m.connect_failures).num(m.disconnects);
     b.num(m.timeouts).num(m.bad_replies).num(m.in_flight).num(m.included_txs).num(m.included_ops);
     b.num(m.expired_unincluded);
-    b.num(acc.count()).num(sparse_percentile(acc, 50)).num(sparse_percentile(acc, 90));
-    b.num(sparse_percentile(acc, 99)).num(acc.max);
-    b.num(sparse_percentile(accs, 50)).num(sparse_percentile(accs, 99));
-    b.num(incl.count()).num(sparse_percentile(incl, 50)).num(sparse_percentile(incl, 99)).num(incl.max);
+    b.num(sum.acceptance.count).num(sum.acceptance.p50).num(sum.acceptance.p90).num(sum.acceptance.p99);
+    b.num(sum.acceptance.max).num(sum.acceptance_from_send.p50).num(sum.acceptance_from_send.p99);
+    b.num(sum.inclusion.count).num(sum.inclusion.p50).num(sum.inclusion.p99).num(sum.inclusion.max);
     b.real(m.host_cpu_pct).real(m.proc_cpu_pct).num(m.rss_bytes).num(m.final).num(received_ms).blob(frame);
-    if (sqlite3_step(ins_interval_) != SQLITE_DONE) {
+    const int rc = sqlite3_step(ins_interval_);
+    sqlite3_reset(ins_interval_);
+    if (rc != SQLITE_DONE) {
         fail("insert interval");
-        sqlite3_reset(ins_interval_);
         return AddResult::kError;
     }
     if (sqlite3_changes(db_) == 0) return AddResult::kDuplicate;
     ++pending_;
     const std::int64_t end_ms = m.interval_start_ms + static_cast<std::int64_t>(m.interval_ms);
-    BeaconDelta& d = beacon_deltas_[{m.run_id, m.beacon_id}];
-    d.host = m.host;
+    scratch_.assign(m.run_id);
+    scratch_ += '\x1f';
+    scratch_ += m.beacon_id;
+    auto it = beacon_deltas_.find(scratch_);
+    if (it == beacon_deltas_.end()) {
+        it = beacon_deltas_.emplace(scratch_, BeaconDelta{}).first;
+        it->second.run_id = m.run_id;
+        it->second.beacon_id = m.beacon_id;
+    }
+    BeaconDelta& d = it->second;
+    if (d.host != m.host) d.host = m.host;
     ++d.intervals;
     d.sent += m.sent;
     d.accepted += m.accepted;
-    d.rejected += rejected;
+    d.rejected += sum.rejected;
     d.included_txs += m.included_txs;
     d.included_ops += m.included_ops;
     d.first_ms = std::min(d.first_ms, m.interval_start_ms);
@@ -437,7 +448,7 @@ ORDER BY r.run_id, r.s)sql";
 bool SqliteStore::flush_deltas() {
     for (const auto& [key, d] : beacon_deltas_) {
         Binder b(up_beacon_);
-        b.text(key.first).text(key.second).text(d.host).num(d.first_seq).num(d.last_seq).num(d.intervals);
+        b.text(d.run_id).text(d.beacon_id).text(d.host).num(d.first_seq).num(d.last_seq).num(d.intervals);
         b.num(d.first_ms).num(d.last_ms).num(d.sent).num(d.accepted).num(d.rejected).num(d.included_txs);
         b.num(d.included_ops).num(d.final);
         if (sqlite3_step(up_beacon_) != SQLITE_DONE) {

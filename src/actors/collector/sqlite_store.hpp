@@ -14,6 +14,7 @@
 #pragma once
 
 #include "actors/collector/config.hpp"
+#include "actors/collector/documents.hpp"
 #include "common/wire.hpp"
 
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -42,7 +44,11 @@ public:
     SqliteStore& operator=(const SqliteStore&) = delete;
 
     // `frame` is the wire frame as received (stored so histograms stay exact).
-    AddResult add_interval(const wire::StatsInterval& m, std::string_view frame, std::int64_t received_ms);
+    AddResult add_interval(const wire::StatsInterval& m, const IntervalSummary& summary, std::string_view frame,
+                           std::int64_t received_ms);
+    AddResult add_interval(const wire::StatsInterval& m, std::string_view frame, std::int64_t received_ms) {
+        return add_interval(m, summarize(m), frame, received_ms);
+    }
     AddResult add_event(const wire::RunEvent& m, const std::string& id);
     AddResult add_uptime(const wire::UptimeResult& m, const std::string& id);
     // Insert or replace the totals of one (run, second); `intervals` merged so far.
@@ -69,7 +75,7 @@ public:
 
 private:
     struct BeaconDelta {
-        std::string host;
+        std::string run_id, beacon_id, host;
         std::uint64_t intervals = 0, sent = 0, accepted = 0, rejected = 0, included_txs = 0, included_ops = 0;
         std::int64_t first_ms = INT64_MAX, last_ms = INT64_MIN;
         std::uint64_t first_seq = UINT64_MAX, last_seq = 0;
@@ -101,8 +107,9 @@ private:
     sqlite3_stmt* sel_frames_ = nullptr;
     sqlite3_stmt* up_beacon_ = nullptr;
     sqlite3_stmt* up_run_ = nullptr;
-    std::map<std::pair<std::string, std::string>, BeaconDelta> beacon_deltas_;
-    std::map<std::string, RunDelta> run_deltas_;
+    // Keyed "<run>\x1f<beacon>"; looked up through scratch_ so a hit allocates nothing.
+    std::unordered_map<std::string, BeaconDelta> beacon_deltas_;
+    std::map<std::string, RunDelta, std::less<>> run_deltas_;
     std::string scratch_;
 };
 
