@@ -181,6 +181,10 @@ TEST(StatsCli, HelpVersionAndBadConfig) {
     r = bts::test::run_program(prog, {"--version"});
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_NE(r.out.find("bts-stats"), std::string::npos);
+    const char* data = std::getenv("BTS_TEST_DATA");
+    ASSERT_NE(data, nullptr);
+    r = bts::test::run_program(prog, {"--config", std::string(data) + "/../../config/stats.toml", "--check"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
     bts::test::TempDir dir;
     r = bts::test::run_program(prog, {"--config", dir.write("bad.toml", "[stats]\nfeed_stale_after = \"0s\"\n"), "--check"});
     EXPECT_EQ(r.exit_code, 2);

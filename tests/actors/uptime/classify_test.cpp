@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 namespace bts::uptime {
 namespace {
 
@@ -278,6 +280,16 @@ void expect_config_error(std::string_view text, std::string_view needle) {
         ADD_FAILURE() << "accepted: " << text;
     } catch (const util::ConfigError& e) {
         EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+}
+
+TEST(Config, ShippedConfigFileIsValid) {
+    const char* data = std::getenv("BTS_TEST_DATA");
+    if (!data) GTEST_SKIP() << "BTS_TEST_DATA not set (run through meson test)";
+    const auto cfg = util::build_config<UptimeConfig>(util::load_toml(std::string(data) + "/../../config/uptime.toml"));
+    EXPECT_GE(cfg.endpoints.size(), 3u);
+    for (const auto& e : cfg.endpoints) {
+        if (e.name != "local-node") EXPECT_FALSE(e.thresholds.allow_wildcard) << e.name;
     }
 }
 

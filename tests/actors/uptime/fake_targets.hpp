@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -45,12 +46,14 @@ struct FakeNodeOptions {
     std::string recent_slots = "340282366920938463463374607431768211455";  // 100 %
     std::string tls_cert_file;  // both set: wss://
     std::string tls_key_file;
+    std::chrono::milliseconds reply_delay{0};  // every reply waits this long (a distant node)
 
     // Fluent setters: FakeNodeOptions{}.chain("...").age(120).
     FakeNodeOptions& chain(std::string v) { chain_id = std::move(v); return *this; }
     FakeNodeOptions& age(double s) { head_age_s = s; return *this; }
     FakeNodeOptions& fork(std::string seed, std::uint64_t at) { fork_seed = std::move(seed); fork_at = at; return *this; }
     FakeNodeOptions& slots(std::string v) { recent_slots = std::move(v); return *this; }
+    FakeNodeOptions& delay(std::chrono::milliseconds d) { reply_delay = d; return *this; }
     FakeNodeOptions& tls(std::string cert, std::string key) {
         tls_cert_file = std::move(cert);
         tls_key_file = std::move(key);
@@ -68,7 +71,13 @@ public:
         sc.tls_key_file = opts_.tls_key_file;
         sc.max_connections = 100'000;
         server_ = std::make_unique<net::WsServer>(
-            ioc_, sc, [this](const net::SessionHandle& s, net::RpcRequest&& r) { handle(s, r); });
+            ioc_, sc, [this](const net::SessionHandle& s, net::RpcRequest&& r) {
+                if (opts_.reply_delay.count() == 0) return handle(s, r);
+                auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, opts_.reply_delay);
+                timer->async_wait([this, timer, s, r = std::move(r)](const boost::system::error_code& ec) {
+                    if (!ec) handle(s, r);
+                });
+            });
         thread_ = std::thread([this] {
             auto guard = boost::asio::make_work_guard(ioc_);
             ioc_.run();
