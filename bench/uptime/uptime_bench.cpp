@@ -2,7 +2,7 @@
 // scripted API nodes, with the schedule's lateness (start − scheduled time) as the drift measure.
 // Baseline in the same run: one probe after another (a naive monitor) on the same thread.
 //
-//   uptime_bench [--endpoints 1000,5000,10000] [--cycles 2] [--interval 10] [--targets 2] [--tls]
+//   uptime_bench [--endpoints 1000,2500,5000] [--cycles 2] [--interval 10] [--targets 2] [--tls]
 //                [--delay-endpoints 1000] [--delay-ms 100]
 // The delayed run makes every node answer each call after 100 ms (a distant node): there a
 // sequential monitor manages ~30 endpoints per cycle, and concurrency is what counts.
@@ -86,7 +86,7 @@ std::vector<std::size_t> parse_list(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::vector<std::size_t> sizes = {1000, 5000, 10000};
+    std::vector<std::size_t> sizes = {1000, 2500, 5000};
     std::vector<std::size_t> delayed_sizes = {1000};
     long delay_ms = 100;
     int cycles = 2;
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
         else if (a == "--delay-endpoints") delayed_sizes = parse_list(val());
         else if (a == "--delay-ms") delay_ms = std::stol(val());
         else if (a == "--help" || a == "-h") {
-            std::puts("uptime_bench [--endpoints 1000,5000,10000] [--cycles 2] [--interval SECONDS] [--targets 2] [--tls]\n"
+            std::puts("uptime_bench [--endpoints 1000,2500,5000] [--cycles 2] [--interval SECONDS] [--targets 2] [--tls]\n"
                       "             [--delay-endpoints 1000] [--delay-ms 100]");
             return 0;
         } else {
@@ -154,15 +154,30 @@ int main(int argc, char** argv) {
                 cfg.endpoints.push_back(endpoint(targets[i % targets.size()]->url(), i, interval, cert));
             }
             cfg.validate();
-            Uptime actor(ctx, cfg, quiet());
+            // Phase sums, filled on the actor's thread; read after it is joined (end of scope).
+            struct Phases {
+                std::uint64_t n = 0, dns = 0, tcp = 0, ws = 0, rpc = 0, total = 0;
+            };
+            auto phases = std::make_shared<Phases>();
+            auto actor = std::make_unique<Uptime>(ctx, cfg, quiet());
+            actor->on_result([phases](const bts::wire::UptimeResult& r) {
+                if (r.status != "UP") return;
+                ++phases->n;
+                phases->dns += r.dns_us;
+                phases->tcp += r.connect_us;
+                phases->ws += r.ws_us;
+                phases->rpc += r.rpc_us;
+                phases->total += r.duration_us;
+            });
             const double cpu0 = cpu_seconds();
             const auto t0 = Clock::now();
-            actor.start();
+            actor->start();
             std::this_thread::sleep_for(interval * cycles);
-            actor.stop();
+            actor->stop();
             const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
             const double cpu = cpu_seconds() - cpu0;
-            const UptimeStats s = actor.stats();
+            const UptimeStats s = actor->stats();
+            actor.reset();  // joins the actor thread: the phase sums are complete and ours now
             const double per_cycle = static_cast<double>(s.probes_done) / (wall * 1000.0 / static_cast<double>(interval_ms));
             const double mean_late_ms = s.probes_started ? static_cast<double>(s.lateness_sum_us) / s.probes_started / 1000.0 : 0;
             const std::uint64_t up = s.by_status[static_cast<int>(Status::up)];
@@ -175,6 +190,11 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(s.late_over_100ms), static_cast<unsigned long long>(s.skipped_busy),
                 static_cast<unsigned long long>(s.max_in_flight_seen), 100.0 * cpu / wall, max_rss_mib(),
                 ok ? "OK (no drift)" : "BEHIND");
+            if (phases->n > 0) {
+                const double k = 1000.0 * static_cast<double>(phases->n);
+                std::printf("                 UP probes, mean phases: dns %.2f ms, tcp %.2f ms, ws %.2f ms, rpc %.2f ms, total %.2f ms\n",
+                            phases->dns / k, phases->tcp / k, phases->ws / k, phases->rpc / k, phases->total / k);
+            }
             std::fflush(stdout);
         }
     };
