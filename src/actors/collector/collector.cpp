@@ -465,7 +465,7 @@ Collector::Collector(const CollectorConfig& config, std::shared_ptr<spdlog::logg
         zsock_destroy(&s.pub);
         throw std::runtime_error("cannot start the collector thread");
     }
-    s.log->info("collector {} ready: PULL {}{}{}, store {}, elasticsearch {}", s.cfg.instance, s.endpoint,
+    s.log->info("bts-collector ready (instance {}): PULL {}{}{}, store {}, elasticsearch {}", s.cfg.instance, s.endpoint,
                 s.cfg.curve.enabled() ? " (CURVE)" : "", s.pub ? ", PUB " + s.pub_endpoint : std::string(),
                 s.store ? s.store->path() : "off", s.es ? s.cfg.es.url : "off");
 }

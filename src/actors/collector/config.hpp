@@ -63,8 +63,8 @@ struct EsConfig {
 
 struct CollectorConfig {
     std::string instance = "collector";          // name in self-reports and topics
-    std::string listen = "tcp://127.0.0.1:5560";  // PULL: beacons, bts-uptime, others PUSH here
-    std::string publish = "tcp://127.0.0.1:5561"; // PUB: live stream; "" = off
+    std::string listen = "tcp://127.0.0.1:5601";  // PULL: beacons, bts-uptime, others PUSH here
+    std::string publish = "tcp://127.0.0.1:5602"; // PUB: live stream; "" = off
     CurveConfig curve;          // for `listen`
     CurveConfig publish_curve;  // for `publish`
     std::uint64_t receive_hwm = 100000;

@@ -15,8 +15,8 @@ int main(int argc, char** argv) {
                                "Collects beacon statistics, uptime results and run events over ZeroMQ, stores each "
                                "once in the embedded SQLite store and/or Elasticsearch, and publishes a live stream.");
     cli.default_config("/etc/bts-stress/collector.toml");
-    cli.option("listen", "ENDPOINT", "PULL endpoint beacons push to", "tcp://127.0.0.1:5560", "collector.listen");
-    cli.option("publish", "ENDPOINT", "PUB endpoint of the live stream (\"\" = off)", "tcp://127.0.0.1:5561",
+    cli.option("listen", "ENDPOINT", "PULL endpoint beacons push to", "tcp://127.0.0.1:5601", "collector.listen");
+    cli.option("publish", "ENDPOINT", "PUB endpoint of the live stream (\"\" = off)", "tcp://127.0.0.1:5602",
                "collector.publish");
     cli.option("store", "PATH", "embedded SQLite store file", "bts-collector.sqlite", "store.path");
     cli.option("elasticsearch", "URL", "enable the Elasticsearch sink at URL", std::nullopt, "elasticsearch.url");

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     bts::util::CommandLine cli("bts-tail",
                                "Watches a run live from bts-collector's stream: one row per beacon plus totals, "
                                "refreshed every second; or --json for one JSON line per message.");
-    cli.option("connect", "ENDPOINT", "the collector's PUB endpoint", "tcp://127.0.0.1:5561");
+    cli.option("connect", "ENDPOINT", "the collector's PUB endpoint", "tcp://127.0.0.1:5602");
     cli.option("run", "ID", "only this run (default: the most recent run seen)");
     cli.option("beacon", "ID", "only this beacon's intervals");
     cli.option("topic", "PREFIX", "only topics starting with PREFIX (repeatable): interval/, totals/, event/, "
