@@ -116,8 +116,8 @@ struct Verdict {
 // Compares block ids across the API nodes of one chain (a "group", keyed by chain id).
 //
 // Definition of FORKED (docs/uptime.md): a node reports block id X at height h (its head block
-// from get_dynamic_global_properties, and the block at the group's anchor height, read as
-// `previous` of get_block_header(anchor + 1)); another node of the same chain reports Y ≠ X at
+// from get_dynamic_global_properties, and the block below the group's anchor height, read as
+// `previous` of get_block_header(anchor)); another node of the same chain reports Y ≠ X at
 // the same h. The node is FORKED when X differs from the reference node's id at h (an endpoint
 // configured with reference = true), or — without a reference observation at h — when strictly
 // more other nodes agree on one id Y than agree with X. Two nodes that disagree with no

@@ -225,13 +225,14 @@ struct Prober::Impl : std::enable_shared_from_this<Impl> {
                 fn(*self, std::move(res));
             };
         };
+        if (anchor && *anchor == 0) anchor.reset();  // block 0 has no header
         calls_left = anchor ? 3 : 2;
         ws->call(std::int64_t{0}, "get_chain_id", json::array(),
                  guard([](Impl& s, net::RpcResult&& res) { s.on_chain_id(std::move(res)); }));
         ws->call(std::int64_t{0}, "get_dynamic_global_properties", json::array(),
                  guard([](Impl& s, net::RpcResult&& res) { s.on_dgp(std::move(res)); }));
         if (anchor) {
-            ws->call(std::int64_t{0}, "get_block_header", json::array({*anchor + 1}),
+            ws->call(std::int64_t{0}, "get_block_header", json::array({*anchor}),
                      guard([](Impl& s, net::RpcResult&& res) { s.on_header(std::move(res)); }));
         }
     }
@@ -297,7 +298,7 @@ struct Prober::Impl : std::enable_shared_from_this<Impl> {
         // comparison; it is not down for that.
         if (res.ok() && res.result.is_object()) {
             if (const auto prev = res.result.find("previous"); prev != res.result.end() && prev->is_string()) {
-                out.block_ids.emplace_back(*anchor, prev->get<std::string>());
+                out.block_ids.emplace_back(*anchor - 1, prev->get<std::string>());
             }
         }
         call_done();

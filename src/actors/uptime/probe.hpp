@@ -6,7 +6,8 @@
 //   api   ws:// or wss:// BitShares API node: get_chain_id (its round trip is rpc_us),
 //         get_dynamic_global_properties (head block number/id/time, last irreversible block,
 //         recent_slots_filled → participation) and, when the actor passes an anchor height,
-//         get_block_header(anchor + 1) whose `previous` is the id of block `anchor` (fork check).
+//         get_block_header(anchor) whose `previous` is the id of block anchor − 1 (fork check;
+//         the anchor is a last irreversible block, which every synced node has).
 //         The three calls are pipelined on one fresh connection, then the connection is closed.
 //   http  http:// or https:// page: GET, status code checked against the thresholds; rpc_us is
 //         the time to the first response byte.

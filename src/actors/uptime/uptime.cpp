@@ -247,11 +247,11 @@ struct Uptime::Impl {
             }
             ep.last = v.status;
         }
-        publish(r);
-        bump([&](UptimeStats& s) {
+        bump([&](UptimeStats& s) {  // before publishing: a receiver may read stats() at once
             ++s.probes_done;
             ++s.by_status[static_cast<int>(v.status)];
         });
+        publish(r);
         if (on_result) {
             try {
                 on_result(r);

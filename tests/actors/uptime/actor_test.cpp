@@ -2,6 +2,7 @@
 // results over ZeroMQ PUB (topic = endpoint) and PUSH (to a collector's PULL).
 #include "actors/uptime/uptime.hpp"
 #include "fake_targets.hpp"
+#include "process.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
@@ -77,12 +78,8 @@ TEST(UptimeActor, PublishesEveryResultOnPubAndPush) {
 TEST(UptimeActor, PubTopicIsTheEndpointName) {
     zmq::context_t ctx(1);
     FakeNode node({});
-    // Bind the PUB on a known free port so the subscriber can connect before results flow.
-    zmq::socket_t probe_port(ctx, zmq::socket_type::pub);
-    probe_port.bind("tcp://127.0.0.1:*");
-    const std::string ep = probe_port.get(zmq::sockopt::last_endpoint);
-    probe_port.unbind(ep);
-    probe_port.close();
+    // A known free port, so the subscriber can connect before results flow.
+    const std::string ep = "tcp://127.0.0.1:" + std::to_string(bts::test::free_port());
 
     UptimeConfig cfg;
     cfg.pub = ep;
@@ -109,7 +106,9 @@ TEST(UptimeActor, PubTopicIsTheEndpointName) {
 TEST(UptimeActor, DetectsForkAgainstReferenceAndMajority) {
     zmq::context_t ctx(1);
     // All share one chain id; "forked" diverges from height 900, below every LIB and head.
-    FakeNode ref({}), peer({}), forked(testing::FakeNodeOptions{}.fork("evil", 900));
+    // Heads at different heights: only the anchor (a common irreversible block) can compare.
+    FakeNode ref(testing::FakeNodeOptions{}.at(1000, 980)), peer(testing::FakeNodeOptions{}.at(1003, 981));
+    FakeNode forked(testing::FakeNodeOptions{}.fork("evil", 900).at(1007, 985));
     UptimeConfig cfg;
     cfg.pub = "";
     cfg.push = "inproc://nowhere";

@@ -47,10 +47,12 @@ struct FakeNodeOptions {
     std::string tls_cert_file;  // both set: wss://
     std::string tls_key_file;
     std::chrono::milliseconds reply_delay{0};  // every reply waits this long (a distant node)
+    std::string address = "127.0.0.1";  // any 127.x.y.z: spreads many connections over 4-tuples
 
     // Fluent setters: FakeNodeOptions{}.chain("...").age(120).
     FakeNodeOptions& chain(std::string v) { chain_id = std::move(v); return *this; }
     FakeNodeOptions& age(double s) { head_age_s = s; return *this; }
+    FakeNodeOptions& at(std::uint64_t head_num, std::uint64_t lib_num) { head = head_num; lib = lib_num; return *this; }
     FakeNodeOptions& fork(std::string seed, std::uint64_t at) { fork_seed = std::move(seed); fork_at = at; return *this; }
     FakeNodeOptions& slots(std::string v) { recent_slots = std::move(v); return *this; }
     FakeNodeOptions& delay(std::chrono::milliseconds d) { reply_delay = d; return *this; }
@@ -67,6 +69,7 @@ public:
     explicit FakeNode(FakeNodeOptions o) : opts_(std::move(o)) {
         net::WsServerConfig sc;
         sc.port = 0;
+        sc.address = opts_.address;
         sc.tls_cert_file = opts_.tls_cert_file;
         sc.tls_key_file = opts_.tls_key_file;
         sc.max_connections = 100'000;
@@ -93,7 +96,7 @@ public:
 
     std::uint16_t port() const { return server_->port(); }
     std::string url() const {
-        return std::string(opts_.tls_cert_file.empty() ? "ws" : "wss") + "://127.0.0.1:" +
+        return std::string(opts_.tls_cert_file.empty() ? "ws" : "wss") + "://" + opts_.address + ":" +
                std::to_string(port()) + "/";
     }
     std::uint64_t requests() const { return requests_.load(); }

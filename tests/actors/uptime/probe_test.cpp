@@ -69,10 +69,10 @@ TEST(Probe, HealthyApiNodeIsUpWithAllFields) {
     EXPECT_GE(r.duration_us, r.rpc_us);
     EXPECT_GT(r.unix_ms, 1'600'000'000'000);
     EXPECT_EQ(p.out.last_irreversible, 980u);
-    // Head id plus the anchor's id (previous of header 981).
+    // Head id plus the id below the anchor (previous of header 980).
     ASSERT_EQ(p.out.block_ids.size(), 2u);
     EXPECT_EQ(p.out.block_ids[0], std::make_pair(std::uint64_t{1000}, node.block_id(1000)));
-    EXPECT_EQ(p.out.block_ids[1], std::make_pair(std::uint64_t{980}, node.block_id(980)));
+    EXPECT_EQ(p.out.block_ids[1], std::make_pair(std::uint64_t{979}, node.block_id(979)));
 }
 
 TEST(Probe, WrongChainAndStale) {
