@@ -706,8 +706,12 @@ void Beacon::finish_run(std::string reason) {
     cancel_prepare_ = true;
     summary_.stop_reason = std::move(reason);
     emit_interval(true);
-    summary_.achieved_rate =
-        summary_.send_seconds > 0 ? static_cast<double>(summary_.totals.sent) / summary_.send_seconds : 0;
+    // Over the send span; in rate mode each send owns one slot of 1/rate, so a run that sent
+    // every slot of its duration reports exactly the configured rate.
+    double span = summary_.send_seconds;
+    if (pacer_ && !pacer_->unlimited() && summary_.totals.sent > 0) span += 1.0 / pacer_->rate();
+    summary_.achieved_rate = span > 0 ? static_cast<double>(summary_.totals.sent) / span : 0;
+    if (worker_.joinable()) worker_.join();  // cancelled above; the factory is ours again
     if (factory_) summary_.factory = factory_->counters();
     summary_.stats_push_failures = sink_ ? sink_->push_failures() : 0;
     print_summary();
