@@ -18,6 +18,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -78,8 +79,15 @@ private:
 struct RunResult {
     beacon::RunSummary summary;
     std::string error;
-    std::size_t body_bytes = 0;
+    double cpu_seconds = 0;  // this process's CPU while running (the beacon; the node is a child)
 };
+
+double process_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 RunResult run_beacon(const std::string& node, beacon::RunConfig cfg) {
     boost::asio::io_context ioc;
@@ -92,8 +100,13 @@ RunResult run_beacon(const std::string& node, beacon::RunConfig cfg) {
     cfg.stats_sinks = {"none"};
     RunResult out;
     bool finished = false;
+    double cpu_at_start = 0;
     b.on_state([&](beacon::State s, std::string_view) {
-        if (s == beacon::State::stopped) finished = true;
+        if (s == beacon::State::running) cpu_at_start = process_cpu_seconds();
+        if (s == beacon::State::stopped) {
+            finished = true;
+            if (cpu_at_start > 0) out.cpu_seconds = process_cpu_seconds() - cpu_at_start;
+        }
     });
     b.configure(cfg, [&](bool ok, const std::string& e) {
         if (!ok) {
@@ -142,14 +155,15 @@ int throughput(const Options& o, const std::string& node) {
             return 1;
         }
         const auto& s = r.summary;
-        double rate = s.send_seconds > 0 ? static_cast<double>(s.totals.accepted) / s.send_seconds : 0;
+        double rate = s.reply_seconds > 0 ? static_cast<double>(s.totals.accepted) / s.reply_seconds : 0;
         tps[conns] = rate;
         body = s.bytes_per_prepared_tx;
-        std::printf("beacon, %d connection(s): sent %llu, accepted %llu, rejected %llu in %.2f s: %.0f tx/s accepted, "
-                    "acceptance p50/p99 %llu/%llu us\n",
+        double cpu_us = s.totals.sent ? r.cpu_seconds * 1e6 / static_cast<double>(s.totals.sent) : 0;
+        std::printf("beacon, %d connection(s): sent %llu, accepted %llu, rejected %llu in %.2f s: %.0f tx/s accepted; "
+                    "beacon CPU %.1f us/tx (incl. block tracking), acceptance p50/p99 %llu/%llu us\n",
                     conns, static_cast<unsigned long long>(s.totals.sent),
                     static_cast<unsigned long long>(s.totals.accepted),
-                    static_cast<unsigned long long>(s.totals.rejected_total()), s.send_seconds, rate,
+                    static_cast<unsigned long long>(s.totals.rejected_total()), s.reply_seconds, rate, cpu_us,
                     static_cast<unsigned long long>(s.hist.acceptance_from_send.percentile(50)),
                     static_cast<unsigned long long>(s.hist.acceptance_from_send.percentile(99)));
     }

@@ -514,6 +514,7 @@ void Beacon::start(Done done) {
     total_slots_ = pacer_->unlimited() ? UINT64_MAX : pacer_->count_before(end_ns_);
     slot_ = 0;
     last_send_ns_ = t0;
+    last_reply_ns_ = t0;
     sending_ = true;
     interval_start_ns_ = t0;
     interval_start_unix_ms_ = unix_ms_now();
@@ -662,6 +663,7 @@ void Beacon::on_broadcast_reply(std::uint64_t packed, net::RpcResult&& r) {
             break;
     }
     tracker_->on_reply(n, out, now);
+    last_reply_ns_ = now;
     if (state_ == State::running && pacer_ && pacer_->unlimited() && !pump_posted_) {
         pump_posted_ = true;
         boost::asio::post(ioc_, [this] { if (pump_posted_) pump(); });
@@ -708,6 +710,7 @@ void Beacon::finish_run(std::string reason) {
     emit_interval(true);
     // Over the send span; in rate mode each send owns one slot of 1/rate, so a run that sent
     // every slot of its duration reports exactly the configured rate.
+    summary_.reply_seconds = (last_reply_ns_ - pacer_->t0()) / 1e9;
     double span = summary_.send_seconds;
     if (pacer_ && !pacer_->unlimited() && summary_.totals.sent > 0) span += 1.0 / pacer_->rate();
     summary_.achieved_rate = span > 0 ? static_cast<double>(summary_.totals.sent) / span : 0;
@@ -865,6 +868,7 @@ void Beacon::print_summary() {
     j["configured_rate"] = summary_.configured_rate;
     j["achieved_rate"] = std::round(summary_.achieved_rate * 100) / 100;
     j["send_seconds"] = std::round(summary_.send_seconds * 1000) / 1000;
+    j["reply_seconds"] = std::round(summary_.reply_seconds * 1000) / 1000;
     j["sent"] = t.sent;
     j["accepted"] = t.accepted;
     nlohmann::ordered_json rej = nlohmann::ordered_json::object();

@@ -109,7 +109,8 @@ struct RunSummary {
     std::string stop_reason;  // "completed", "budget", "stopped: <reason>", "failed: <error>"
     double configured_rate = 0;
     double send_seconds = 0;     // t0 → last send
-    double achieved_rate = 0;    // sent / send_seconds
+    double achieved_rate = 0;    // sent per second over the send span (whole slots in rate mode)
+    double reply_seconds = 0;    // t0 → last broadcast reply (throughput = accepted / this)
     Counters totals;
     Histograms hist;
     std::uint64_t prepared = 0;
@@ -236,6 +237,7 @@ private:
     std::uint64_t total_slots_ = 0;  // rate mode: slots before t0 + duration
     std::int64_t end_ns_ = 0;        // t0 + duration
     std::int64_t last_send_ns_ = 0;
+    std::int64_t last_reply_ns_ = 0;
     std::size_t rr_ = 0;
     bool sending_ = false;
     bool pump_posted_ = false;

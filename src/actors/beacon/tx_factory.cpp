@@ -130,6 +130,7 @@ std::uint32_t TxFactory::other_account(std::uint64_t& rng, std::uint32_t signer)
 void TxFactory::next(GeneratedTx& out) {
     using namespace protocol;
     const std::uint64_t n = n_++;
+    ++counters_.generated;
     std::uint64_t rng = mix2(setup_.seed, n);
     const auto signer = static_cast<std::uint32_t>(n % setup_.accounts.size());
     const FactoryAccount& from = setup_.accounts[signer];

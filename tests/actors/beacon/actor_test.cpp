@@ -255,6 +255,26 @@ TEST(BeaconActor, ExactCountAtARateAllAcceptedAndIncluded) {
     EXPECT_GT((*h.summary())["bytes_per_prepared_tx"].get<double>(), 0);
 }
 
+// A run longer than prepare_ahead signs further batches in the background while sending:
+// every slot is still sent, and the expirations stay unique and in order across batches.
+TEST(BeaconActor, LongRunsRefreshInTheBackground) {
+    Harness h;
+    FakeNode node(h.ioc);
+    auto c = h.config({node.url()});
+    c.rate = util::Rate::every_second(200);
+    c.duration = 3s;
+    c.prepare_ahead = 1s;  // first batch 201, then batches of 200 when fewer than 100 are left
+    ASSERT_TRUE(h.launch(c)) << h.error;
+    EXPECT_LE(h.beacon->summary().prepared, 201u);
+    ASSERT_TRUE(h.run_to_stop());
+    const auto& s = h.beacon->summary();
+    EXPECT_EQ(s.totals.sent, 600u);
+    EXPECT_EQ(s.totals.dropped_sends, 0u);
+    EXPECT_EQ(s.totals.accepted, 600u);
+    EXPECT_EQ(s.totals.included_txs, 600u);
+    EXPECT_EQ(s.factory.generated, 600u);
+}
+
 TEST(BeaconActor, RejectionsAreCountedByClass) {
     Harness h;
     FakeNode node(h.ioc);
