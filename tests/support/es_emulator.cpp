@@ -151,7 +151,7 @@ json es_error(int status, const std::string& type, const std::string& reason) {
 HttpReply reply(int status, const json& body) { return HttpReply{status, body.dump(), {}}; }
 
 struct Doc {
-    json source;
+    std::string text;  // _source as received; parsed only when searched (the hot path is _bulk)
     std::uint64_t version = 1;
     std::uint64_t seq_no = 0;
 };
@@ -223,6 +223,94 @@ std::vector<EsFaultPhase> parse_fault_schedule(const std::string& text) {
     return phases;
 }
 
+
+// Streams a document through the index mapping without building a DOM: a scalar is checked by
+// its path (Impl::check_value), an object by whether its path is mapped as an object; objects
+// mapped with enabled: false are skipped whole.
+template <class Impl, class Index>
+class MappingValidator : public nlohmann::json_sax<json> {
+public:
+    MappingValidator(Impl& impl, Index& ix) : impl_(impl), ix_(ix) {}
+    std::string error;
+
+    bool null() override { return started() && true; }
+    bool boolean(bool v) override { return scalar(json(v)); }
+    bool number_integer(number_integer_t v) override { return scalar(json(v)); }
+    bool number_unsigned(number_unsigned_t v) override { return scalar(json(v)); }
+    bool number_float(number_float_t v, const string_t&) override { return scalar(json(v)); }
+    bool string(string_t& v) override { return scalar(json(v)); }
+    bool binary(binary_t&) override { return scalar(json()); }
+    bool start_object(std::size_t) override {
+        if (skip_ > 0) return ++skip_, true;
+        if (paths_.empty()) {
+            root_ = true;
+            paths_.emplace_back();
+            arrays_.push_back(false);
+            return true;
+        }
+        std::string path = value_path();
+        if (ix_.disabled.count(path)) return skip_ = 1, true;
+        auto it = ix_.fields.find(path);
+        std::string type = it != ix_.fields.end() ? it->second : impl_.dynamic_type(ix_, path, json::object());
+        if (it == ix_.fields.end()) ix_.fields[path] = type;
+        if (type != "object" && type != "nested") {
+            error = "failed to parse field [" + path + "] of type [" + type +
+                    "] in document: found an object where a concrete value was expected";
+            return false;
+        }
+        paths_.push_back(std::move(path));
+        arrays_.push_back(false);
+        return true;
+    }
+    bool end_object() override { return pop(); }
+    bool start_array(std::size_t) override {
+        if (skip_ > 0) return ++skip_, true;
+        if (!started()) return false;
+        paths_.push_back(value_path());
+        arrays_.push_back(true);
+        return true;
+    }
+    bool end_array() override { return pop(); }
+    bool key(string_t& k) override {
+        if (skip_ == 0) key_ = k;
+        return true;
+    }
+    bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception&) override {
+        error = "failed to parse: invalid JSON at byte " + std::to_string(pos);
+        return false;
+    }
+
+private:
+    bool started() {
+        if (!root_) error = "failed to parse: the document is not a JSON object";
+        return root_;
+    }
+    std::string value_path() const {
+        if (arrays_.back()) return paths_.back();
+        return paths_.back().empty() ? key_ : paths_.back() + "." + key_;
+    }
+    bool scalar(const json& v) {
+        if (skip_ > 0) return true;
+        if (!started()) return false;
+        error = impl_.check_value(ix_, value_path(), v);
+        return error.empty();
+    }
+    bool pop() {
+        if (skip_ > 0) return --skip_, true;
+        paths_.pop_back();
+        arrays_.pop_back();
+        return true;
+    }
+
+    Impl& impl_;
+    Index& ix_;
+    std::vector<std::string> paths_;
+    std::vector<bool> arrays_;
+    std::string key_;
+    int skip_ = 0;
+    bool root_ = false;
+};
+
 struct EsEmulator::Impl {
     Options opt;
     int listen_fd = -1;
@@ -237,11 +325,12 @@ struct EsEmulator::Impl {
     Clock::time_point phases_start = Clock::now();
     std::mt19937_64 rng;
     std::uint64_t uuid_counter = 0;
-    json counters = {{"requests", 0},        {"bulk_requests", 0},   {"items", 0},          {"items_created", 0},
-                     {"items_updated", 0},   {"items_conflict", 0},  {"items_429", 0},      {"items_503", 0},
-                     {"items_400", 0},       {"items_rejected", 0},  {"refused_connections", 0},
-                     {"unavailable", 0},     {"dropped", 0},         {"stalled", 0},        {"bulk_429", 0},
-                     {"unauthorized", 0},    {"connections", 0}};
+    std::map<std::string, std::uint64_t, std::less<>> counters = {
+        {"requests", 0},      {"bulk_requests", 0},  {"items", 0},          {"items_created", 0},
+        {"items_updated", 0}, {"items_conflict", 0}, {"items_429", 0},      {"items_503", 0},
+        {"items_400", 0},     {"items_rejected", 0}, {"refused_connections", 0},
+        {"unavailable", 0},   {"dropped", 0},        {"stalled", 0},        {"bulk_429", 0},
+        {"unauthorized", 0},  {"connections", 0}};
 
     std::mutex conn_mu;
     std::list<std::pair<int, std::thread>> conns;
@@ -265,7 +354,15 @@ struct EsEmulator::Impl {
         return nullptr;
     }
 
-    void bump(const char* name, std::uint64_t n = 1) { counters[name] = counters[name].get<std::uint64_t>() + n; }
+    void bump(std::string_view name, std::uint64_t n = 1) {
+        auto it = counters.find(name);
+        if (it != counters.end()) it->second += n;
+    }
+    json counters_json() const {
+        json j = json::object();
+        for (const auto& [k, v] : counters) j[k] = v;
+        return j;
+    }
 
     // ---- mapping -----------------------------------------------------------------------------
 
@@ -325,8 +422,7 @@ struct EsEmulator::Impl {
     // Checks `v` against the mapping type of `path`; adds dynamic fields. "" when fine.
     std::string check_value(Index& ix, const std::string& path, const json& v) {
         if (v.is_null()) return {};
-        for (const auto& d : ix.disabled)
-            if (path == d || path.rfind(d + ".", 0) == 0) return {};
+        if (ix.disabled.count(path)) return {};  // enabled: false — its children are never visited
         if (v.is_array()) {
             for (const auto& e : v)
                 if (auto err = check_value(ix, path, e); !err.empty()) return err;
@@ -480,6 +576,7 @@ struct EsEmulator::Impl {
         Index* index;
         const std::string* id;
         const Doc* doc;
+        json source;
     };
 
     std::vector<Hit> query_locked(const std::string& pattern, const json& q) {
@@ -488,7 +585,8 @@ struct EsEmulator::Impl {
         for (Index* ix : resolve_locked(pattern))
             for (const auto& id : ix->order) {
                 const Doc& d = ix->docs.at(id);
-                if (matches(query, id, d.source)) hits.push_back({ix, &id, &d});
+                json source = json::parse(d.text, nullptr, false);
+                if (matches(query, id, source)) hits.push_back({ix, &id, &d, std::move(source)});
             }
         return hits;
     }
@@ -512,9 +610,8 @@ struct EsEmulator::Impl {
         struct Op {
             std::string action;
             json meta;
-            json source;
+            std::string_view source;  // into req.body
             bool has_source = false;
-            std::string parse_error;
         };
         std::vector<Op> ops;
         std::size_t pos = 0, line_no = 0;
@@ -547,9 +644,7 @@ struct EsEmulator::Impl {
                 if (!next_line(src))
                     return reply(400, es_error(400, "action_request_validation_exception",
                                                "Validation Failed: 1: no requests added;"));
-                op.source = json::parse(src, nullptr, false);
-                if (op.source.is_discarded() || !op.source.is_object())
-                    op.parse_error = "failed to parse: the document is not a JSON object";
+                op.source = src;
                 op.has_source = true;
             }
             ops.push_back(std::move(op));
@@ -559,7 +654,11 @@ struct EsEmulator::Impl {
                                        "Validation Failed: 1: no requests added;"));
         std::bernoulli_distribution inject(fault ? std::clamp(fault->fraction, 0.0, 1.0) : 0.0);
         const bool items_fault = fault && fault->mode.rfind("items_", 0) == 0;
-        json items = json::array();
+        std::string items;  // the response's item list, built as text (this is the hot path)
+        auto push_item = [&](const std::string& action, const json& r) {
+            if (!items.empty()) items += ',';
+            items += json{{action, r}}.dump();
+        };
         bool errors = false;
         for (auto& op : ops) {
             std::string index = op.meta.value("_index", default_index);
@@ -585,25 +684,19 @@ struct EsEmulator::Impl {
                     bump("items_400");
                     item_error(400, "mapper_parsing_exception", "failed to parse (emulated)");
                 }
-                items.push_back({{op.action, r}});
+                push_item(op.action, r);
                 continue;
             }
             if (index.empty()) {
                 bump("items_rejected");
                 item_error(400, "action_request_validation_exception", "Validation Failed: 1: index is missing;");
-                items.push_back({{op.action, r}});
+                push_item(op.action, r);
                 continue;
             }
             if (op.action == "update") {
                 bump("items_rejected");
                 item_error(400, "illegal_argument_exception", "update is not supported by the emulator");
-                items.push_back({{op.action, r}});
-                continue;
-            }
-            if (!op.parse_error.empty()) {
-                bump("items_400");
-                item_error(400, "mapper_parsing_exception", op.parse_error);
-                items.push_back({{op.action, r}});
+                push_item(op.action, r);
                 continue;
             }
             Index& ix = index_locked(index);
@@ -615,7 +708,7 @@ struct EsEmulator::Impl {
                 } else {
                     bump("items_rejected");
                     item_error(400, "action_request_validation_exception", "Validation Failed: 1: id is missing;");
-                    items.push_back({{op.action, r}});
+                    push_item(op.action, r);
                     continue;
                 }
             }
@@ -631,7 +724,7 @@ struct EsEmulator::Impl {
                     r["result"] = "deleted";
                     r["status"] = 200;
                 }
-                items.push_back({{op.action, r}});
+                push_item(op.action, r);
                 continue;
             }
             std::string version_type = op.meta.value("version_type", "internal");
@@ -658,18 +751,23 @@ struct EsEmulator::Impl {
                     item_error(409, "version_conflict_engine_exception", why);
                     r["error"]["index_uuid"] = ix.uuid;
                     r["error"]["shard"] = "0";
-                    items.push_back({{op.action, r}});
+                    push_item(op.action, r);
                     continue;
                 }
             }
-            if (auto err = check_value(ix, "", op.source); !err.empty()) {
-                bump("items_400");
-                item_error(400, "mapper_parsing_exception", err);
-                items.push_back({{op.action, r}});
-                continue;
+            {
+                MappingValidator<Impl, Index> v(*this, ix);
+                bool ok = json::sax_parse(op.source, &v);
+                if (!ok || !v.error.empty()) {
+                    bump("items_400");
+                    item_error(400, "mapper_parsing_exception",
+                               v.error.empty() ? "failed to parse: the document is not a JSON object" : v.error);
+                    push_item(op.action, r);
+                    continue;
+                }
             }
             Doc d;
-            d.source = std::move(op.source);
+            d.text = std::string(op.source);
             d.seq_no = ix.next_seq++;
             bool created = existing == ix.docs.end();
             d.version = has_version && version_type != "internal" ? version
@@ -681,20 +779,15 @@ struct EsEmulator::Impl {
                 existing->second = std::move(d);
             }
             const Doc& stored = ix.docs.at(id);
-            r["_version"] = stored.version;
-            r["result"] = created ? "created" : "updated";
-            r["_shards"] = {{"total", 1}, {"successful", 1}, {"failed", 0}};
-            r["_seq_no"] = stored.seq_no;
-            r["_primary_term"] = 1;
-            r["status"] = created ? 201 : 200;
             bump(created ? "items_created" : "items_updated");
-            items.push_back({{op.action, r}});
+            if (!items.empty()) items += ',';
+            items += "{\"" + op.action + "\":{\"_index\":" + json(index).dump() + ",\"_id\":" + json(id).dump() +
+                     ",\"_version\":" + std::to_string(stored.version) + ",\"result\":\"" +
+                     (created ? "created" : "updated") +
+                     "\",\"_shards\":{\"total\":1,\"successful\":1,\"failed\":0},\"_seq_no\":" +
+                     std::to_string(stored.seq_no) + ",\"_primary_term\":1,\"status\":" + (created ? "201" : "200") + "}}";
         }
-        json out;
-        out["errors"] = errors;
-        out["took"] = 1;
-        out["items"] = std::move(items);
-        return reply(200, out);
+        return HttpReply{200, std::string("{\"errors\":") + (errors ? "true" : "false") + ",\"took\":1,\"items\":[" + items + "]}", {}};
     }
 
     HttpReply handle_search(const std::string& pattern, const json& q, bool count_only) {
@@ -713,8 +806,8 @@ struct EsEmulator::Impl {
             bool desc = s.is_object() && (s.begin().value().is_string() ? s.begin().value() == "desc"
                                                                          : s.begin().value().value("order", "asc") == "desc");
             std::stable_sort(hits.begin(), hits.end(), [&](const Hit& a, const Hit& b) {
-                const json* x = lookup(a.doc->source, field);
-                const json* y = lookup(b.doc->source, field);
+                const json* x = lookup(a.source, field);
+                const json* y = lookup(b.source, field);
                 if (!x || !y) return x != nullptr;
                 int c = compare(*x, *y);
                 return desc ? c > 0 : c < 0;
@@ -723,7 +816,7 @@ struct EsEmulator::Impl {
         json list = json::array();
         for (std::size_t i = from; i < hits.size() && i < from + size; ++i)
             list.push_back({{"_index", hits[i].index->name}, {"_id", *hits[i].id}, {"_score", 1.0},
-                            {"_source", hits[i].doc->source}});
+                            {"_source", hits[i].source}});
         json out = {{"took", 1},
                     {"timed_out", false},
                     {"_shards", {{"total", 1}, {"successful", 1}, {"skipped", 0}, {"failed", 0}}},
@@ -738,7 +831,7 @@ struct EsEmulator::Impl {
                 std::size_t n = 0;
                 std::set<std::string> distinct;
                 for (const auto& h : hits) {
-                    const json* v = lookup(h.doc->source, field);
+                    const json* v = lookup(h.source, field);
                     if (!v || v->is_null()) continue;
                     distinct.insert(v->dump());
                     if (!v->is_number()) {
@@ -829,7 +922,7 @@ struct EsEmulator::Impl {
                 return reply(404, {{"_index", parts[0]}, {"_id", id}, {"found", false}});
             const Doc& d = it->second.docs.at(id);
             return reply(200, {{"_index", parts[0]}, {"_id", id}, {"_version", d.version}, {"_seq_no", d.seq_no},
-                               {"_primary_term", 1}, {"found", true}, {"_source", d.source}});
+                               {"_primary_term", 1}, {"found", true}, {"_source", json::parse(d.text, nullptr, false)}});
         }
         if (parts.size() == 1 && m == "DELETE") {
             for (Index* ix : resolve_locked(url_decode(parts[0]))) indices.erase(ix->name);
@@ -851,7 +944,7 @@ struct EsEmulator::Impl {
         std::lock_guard lock(mu);
         bump("requests");
         if (req.path.rfind("/_emulator/", 0) == 0) {
-            if (req.path == "/_emulator/stats") return reply(200, counters);
+            if (req.path == "/_emulator/stats") return reply(200, counters_json());
             if (req.path == "/_emulator/faults") {
                 if (req.method == "POST" || req.method == "PUT") {
                     json b = json::parse(req.body, nullptr, false);
@@ -1178,13 +1271,13 @@ std::vector<nlohmann::json> EsEmulator::documents(const std::string& pattern) co
     std::lock_guard lock(impl_->mu);
     std::vector<nlohmann::json> out;
     for (Index* ix : impl_->resolve_locked(pattern))
-        for (const auto& id : ix->order) out.push_back(ix->docs.at(id).source);
+        for (const auto& id : ix->order) out.push_back(json::parse(ix->docs.at(id).text, nullptr, false));
     return out;
 }
 
 nlohmann::json EsEmulator::stats() const {
     std::lock_guard lock(impl_->mu);
-    return impl_->counters;
+    return impl_->counters_json();
 }
 
 bool EsEmulator::has_template(const std::string& name) const {
