@@ -239,6 +239,8 @@ TEST(StatsPage, StatusPageAndDashboardInHeadlessChromium) {
     EXPECT_TRUE(chrome.run("return document.getElementById('banner').classList.contains('hidden');") == true)
         << chrome.run("return document.getElementById('banner').innerText;");
     chrome.screenshot(dir_out + "/status-live.png");
+    chrome.run("window.scrollTo(0, document.body.scrollHeight); return true;");
+    chrome.screenshot(dir_out + "/status-bottom.png");
 
     // ---- dashboard ----
     chrome.open(base + "dashboard");
@@ -269,7 +271,7 @@ TEST(StatsPage, StatusPageAndDashboardInHeadlessChromium) {
         15s);
     chrome.screenshot(dir_out + "/dashboard-feed-lost.png");
     EXPECT_TRUE(warned) << chrome.run("return document.body.innerText;").dump();
-    std::printf("screenshots: %s/{status,status-live,dashboard,dashboard-feed-lost}.png\n", dir_out.c_str());
+    std::printf("screenshots: %s/{status,status-live,status-bottom,dashboard,dashboard-feed-lost}.png\n", dir_out.c_str());
 }
 
 }  // namespace
