@@ -6,6 +6,7 @@
 #include "common/net/ws_server.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <zmq.h>
 #include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -158,10 +159,11 @@ struct Harness {
     std::unique_ptr<Beacon> beacon;
     std::string error;
 
-    Harness() {
+    explicit Harness(void* zmq_context = nullptr) {
         Beacon::Options opt;
         opt.host = "test";
         opt.beacon_id = "b-test";
+        opt.zmq_context = zmq_context;
         opt.write_line = [this](std::string_view l) { lines.push_back(json::parse(l)); };
         beacon = std::make_unique<Beacon>(ioc, ctx, opt);
     }
@@ -273,6 +275,63 @@ TEST(BeaconActor, LongRunsRefreshInTheBackground) {
     EXPECT_EQ(s.totals.accepted, 600u);
     EXPECT_EQ(s.totals.included_txs, 600u);
     EXPECT_EQ(s.factory.generated, 600u);
+}
+
+// The collector sink: one msgpack StatsInterval per interval over ZeroMQ PUSH, in sequence,
+// the last one final, adding up to the run; plus run events.
+TEST(BeaconActor, PushesOneStatsMessagePerIntervalToTheCollector) {
+    void* zctx = zmq_ctx_new();
+    void* pull = zmq_socket(zctx, ZMQ_PULL);
+    ASSERT_EQ(zmq_bind(pull, "tcp://127.0.0.1:*"), 0);
+    char endpoint[256];
+    size_t len = sizeof endpoint;
+    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, endpoint, &len);
+    std::vector<wire::StatsInterval> intervals;
+    std::vector<wire::RunEvent> events;
+    {
+        Harness h(zctx);
+        FakeNode node(h.ioc);
+        auto c = h.config({node.url()});
+        c.rate = util::Rate::every_second(100);
+        c.duration = 1500ms;
+        c.stats_sinks = {endpoint};
+        c.run_id = "run-zmq";
+        ASSERT_TRUE(h.launch(c)) << h.error;
+        ASSERT_TRUE(h.run_to_stop());
+        EXPECT_TRUE(h.lines.empty()) << "no stdout sink configured";
+        h.run_until([&] {
+            char buf[1 << 16];
+            int n = zmq_recv(pull, buf, sizeof buf, ZMQ_DONTWAIT);
+            if (n > 0) {
+                auto m = wire::decode(std::string_view(buf, static_cast<std::size_t>(n)));
+                EXPECT_TRUE(m) << m.error();
+                if (m && std::holds_alternative<wire::StatsInterval>(*m)) intervals.push_back(std::get<wire::StatsInterval>(*m));
+                if (m && std::holds_alternative<wire::RunEvent>(*m)) events.push_back(std::get<wire::RunEvent>(*m));
+            }
+            return !intervals.empty() && intervals.back().final;
+        }, 5s);
+    }
+    ASSERT_FALSE(intervals.empty());
+    std::uint64_t sent = 0, included = 0;
+    for (std::size_t i = 0; i < intervals.size(); ++i) {
+        EXPECT_EQ(intervals[i].seq, i);
+        EXPECT_EQ(intervals[i].run_id, "run-zmq");
+        EXPECT_EQ(intervals[i].beacon_id, "b-test");
+        EXPECT_EQ(intervals[i].final, i + 1 == intervals.size());
+        EXPECT_DOUBLE_EQ(intervals[i].configured_rate, 100.0);
+        EXPECT_FALSE(intervals[i].acceptance_from_intended.validate());
+        sent += intervals[i].sent;
+        included += intervals[i].included_txs;
+    }
+    EXPECT_EQ(sent, 150u);
+    EXPECT_EQ(included, 150u);
+    EXPECT_GE(intervals.size(), 3u);
+    EXPECT_GT(intervals[0].rss_bytes, 0u);
+    bool started = false;
+    for (const auto& e : events) started |= e.kind == "run_started";
+    EXPECT_TRUE(started);
+    zmq_close(pull);
+    zmq_ctx_term(zctx);
 }
 
 TEST(BeaconActor, RejectionsAreCountedByClass) {
