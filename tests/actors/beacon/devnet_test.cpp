@@ -193,8 +193,9 @@ TEST_F(BeaconDevnet, FailsOverWhenTheNodeIsKilled) {
     Devnet a(dir_, {}, "a"), b(dir_, {}, "b");
     ASSERT_FALSE(a.url().empty());
     ASSERT_FALSE(b.url().empty());
-    // Both connections start on node A; B is the failover. (A and B are separate chains, so B
-    // refuses A's TaPoS: what matters is that sending goes on against B and is counted.)
+    // Connection 0 starts on A, connection 1 on B; when A is killed, connection 0 fails over to
+    // B. (A and B are separate chains started from the same genesis; B may refuse a reference
+    // block of A — any such answer is counted by class: what matters is that sending goes on.)
     ChildProcess beacon(beacon_program(),
                         {"--config", empty_config_, "--node", a.url(), "--node", b.url(), "--accounts",
                          "devnet:stress-0..stress-3", "--stats", "stdout", "--rate", "100", "--duration", "4s",
