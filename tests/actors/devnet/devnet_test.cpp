@@ -1,5 +1,6 @@
 // Integration tests: start the real bts-devnet (--port 0, fast blocks) and drive it over a real
 // websocket with transactions signed by the protocol library and by the bts-tx program.
+#include "actors/devnet/devnet.hpp"
 #include "common/crypto/hash.hpp"
 #include "common/crypto/keys.hpp"
 #include "common/protocol/json.hpp"
@@ -631,6 +632,25 @@ TEST(DevnetProgram, TrustSignaturesAcceptsUnsigned) {
     json r = c.call_text(api, "broadcast_transaction", "[" + protocol::to_json_text(tx) + "]");
     EXPECT_TRUE(r.contains("result")) << r.dump();
     EXPECT_NE(node.child().log().find("TRUSTED"), std::string::npos);
+}
+
+TEST(DevnetThreadTest, EmbeddedNodeServesAndStops) {
+    devnet::DevnetConfig cfg;
+    cfg.port = 0;
+    cfg.block_interval = 100ms;
+    auto genesis = devnet::Genesis::built_in();
+    devnet::DevnetThread node(cfg, genesis);
+    EXPECT_EQ(node.url(), "ws://127.0.0.1:" + std::to_string(node.port()));
+    Client c(node.port());
+    EXPECT_EQ(c.result(0, "get_chain_id", json::array()), crypto::to_hex(genesis.chain_id));
+    EXPECT_EQ(c.result(1, "network_broadcast", json::array()), 2);
+}
+
+TEST(DevnetThreadTest, BindFailureIsReported) {
+    devnet::DevnetConfig cfg;
+    cfg.address = "203.0.113.1";  // TEST-NET-3: not a local address
+    cfg.port = 0;
+    EXPECT_THROW(devnet::DevnetThread(cfg, devnet::Genesis::built_in()), std::exception);
 }
 
 }  // namespace
