@@ -10,7 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <czmq.h>
+
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <csignal>
 #include <regex>
 #include <sstream>
@@ -32,15 +36,15 @@ std::int64_t now_ms() {
 // A bts-collector process and four beacons sending every 200 ms from a thread.
 class LiveRun {
 public:
-    LiveRun() {
+    explicit LiveRun(std::vector<std::string> extra = {}) {
         pull_ = free_port();
         pub_ = free_port();
-        collector_ = std::make_unique<ChildProcess>(
-            built_program("src/actors/collector/bts-collector"),
-            std::vector<std::string>{"--listen", "tcp://127.0.0.1:" + std::to_string(pull_), "--publish",
-                                     "tcp://127.0.0.1:" + std::to_string(pub_), "--store", dir_.file("s.sqlite"),
-                                     "--set", "collector.totals_delay=500ms", "--set", "collector.stats_interval=1s"},
-            dir_.file("collector.log"));
+        std::vector<std::string> args{"--listen", "tcp://127.0.0.1:" + std::to_string(pull_), "--publish",
+                                      "tcp://127.0.0.1:" + std::to_string(pub_), "--store", dir_.file("s.sqlite"),
+                                      "--set", "collector.totals_delay=500ms", "--set", "collector.stats_interval=1s"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        collector_ = std::make_unique<ChildProcess>(built_program("src/actors/collector/bts-collector"), args,
+                                                    dir_.file("collector.log"));
         if (!collector_->wait_for_log("ready")) throw std::runtime_error("collector did not start: " + collector_->log());
     }
     ~LiveRun() { stop(); }
@@ -184,6 +188,34 @@ TEST(BtsTail, JsonIncludesTotalsAndCollectorReports) {
     std::set<std::string> types;
     while (std::getline(in, line)) types.insert(nlohmann::json::parse(line)["type"].get<std::string>());
     EXPECT_TRUE(types.count("ClusterTotals")) << r.out;
+}
+
+TEST(BtsTail, SubscribesOverCurve) {
+    TempDir keys;
+    zcert_t* server = zcert_new();
+    zcert_t* client = zcert_new();
+    ASSERT_EQ(zcert_save(server, keys.file("collector.key").c_str()), 0);
+    ASSERT_EQ(zcert_save(client, keys.file("me.key").c_str()), 0);
+    std::filesystem::create_directories(keys.file("allowed"));
+    ASSERT_EQ(zcert_save_public(client, keys.file("allowed/me.key").c_str()), 0);
+    zcert_destroy(&server);
+    zcert_destroy(&client);
+    LiveRun run({"--set", "collector.publish_curve.secret_cert=" + keys.file("collector.key_secret"), "--set",
+                 "collector.publish_curve.allowed_clients=" + keys.file("allowed")});
+    run.start(1);
+    const auto tail = built_program("src/tools/bts-tail/bts-tail");
+    auto r = bts::test::run_program(tail, {"--connect", run.pub(), "--json", "--topic", "interval/", "--count", "2",
+                                           "--server-cert", keys.file("collector.key"), "--cert",
+                                           keys.file("me.key_secret")},
+                                    "", 20s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+    // A key that is not on the allow-list gets nothing.
+    r = bts::test::run_program(tail, {"--connect", run.pub(), "--json", "--count", "1", "--server-cert",
+                                      keys.file("collector.key")},
+                               "", 3s);
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    run.stop();
 }
 
 TEST(BtsTail, LiveTableUnderAPseudoTerminal) {

@@ -3,6 +3,7 @@
 
 #include "actors/collector/aggregator.hpp"
 #include "actors/collector/curve.hpp"
+#include "common/control/curve.hpp"
 #include "actors/collector/documents.hpp"
 #include "actors/collector/json_writer.hpp"
 #include "actors/collector/sqlite_store.hpp"
@@ -114,7 +115,7 @@ struct Collector::State {
     std::shared_ptr<spdlog::logger> log;
     util::RateLimitedWarn bad_input;  // collector thread only
     EsIndices indices;
-    std::unique_ptr<CurveAuth> auth;
+    std::unique_ptr<control::Authenticator> auth;
     std::unique_ptr<SqliteStore> store;
     std::unique_ptr<Spool> spool;
     std::unique_ptr<EsSink> es;
@@ -427,8 +428,8 @@ Collector::Collector(const CollectorConfig& config, std::shared_ptr<spdlog::logg
     zsys_init();
     try {
         if (s.cfg.curve.enabled() || s.cfg.publish_curve.enabled())
-            s.auth = std::make_unique<CurveAuth>(s.cfg.curve.enabled() ? s.cfg.curve.allowed_clients
-                                                                       : s.cfg.publish_curve.allowed_clients);
+            s.auth = std::make_unique<control::Authenticator>(s.cfg.curve.enabled() ? s.cfg.curve.allowed_clients
+                                                                                    : s.cfg.publish_curve.allowed_clients);
         if (s.cfg.store.enabled) s.store = std::make_unique<SqliteStore>(s.cfg.store);
         if (s.cfg.es.enabled) {
             s.spool = std::make_unique<Spool>(Spool::Options{s.cfg.es.spool_dir, s.cfg.es.spool_max_bytes,

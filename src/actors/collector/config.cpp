@@ -1,6 +1,8 @@
 // Reading and checking the bts-collector configuration.
 #include "actors/collector/config.hpp"
 
+#include "common/control/curve.hpp"
+
 #include <filesystem>
 
 namespace bts::collector {
@@ -17,24 +19,13 @@ CurveConfig read_curve(const util::TomlTable& t) {
 
 void validate_curve(const CurveConfig& c, const std::string& endpoint, const std::string& key) {
     if (endpoint.empty()) return;
-    util::check_config(c.enabled() || c.insecure || is_local_endpoint(endpoint), key + ".secret_cert",
-                       "CURVE is required on the non-loopback endpoint " + endpoint +
-                           " (set a secret certificate, or insecure = true to allow plain TCP)");
+    auto refused = control::check_plaintext(endpoint, c.enabled(), c.insecure);
+    util::check_config(!refused, key + ".secret_cert", refused.value_or(""));
     util::check_config(!c.enabled() || !c.allowed_clients.empty(), key + ".allowed_clients",
-                       "set a directory of client public certificates, or \"*\" for any client");
+                       "set the directory of allowed clients' public certificates");
 }
 
 }  // namespace
-
-bool is_local_endpoint(const std::string& endpoint) {
-    if (endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0) return true;
-    if (endpoint.rfind("tcp://", 0) != 0) return false;
-    std::string host = endpoint.substr(6);
-    auto colon = host.rfind(':');
-    if (colon != std::string::npos) host.resize(colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0 || host == "lo";
-}
 
 CollectorConfig CollectorConfig::from_toml(const util::TomlDoc& doc) {
     doc.reject_unknown_keys({"log", "collector", "store", "elasticsearch"});

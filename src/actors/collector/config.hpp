@@ -11,11 +11,12 @@
 
 namespace bts::collector {
 
-// CURVE for one bound socket, in the broker's format: a zcert secret-certificate file for the
-// server and a directory of client public certificates (the zauth allow-list).
+// CURVE for one bound socket, in the broker's format (src/common/control/curve.hpp): a zcert
+// secret-certificate file for the server and a directory of client public certificates (the
+// zauth allow-list).
 struct CurveConfig {
     std::string secret_cert;      // "" = no CURVE on this socket
-    std::string allowed_clients;  // directory of client public certs; "*" = any CURVE client
+    std::string allowed_clients;  // directory of allowed clients' public certificates (NAME.key)
     bool insecure = false;        // allow plain TCP on a non-loopback endpoint anyway
 
     bool enabled() const { return !secret_cert.empty(); }
@@ -80,8 +81,5 @@ struct CollectorConfig {
     static CollectorConfig from_toml(const util::TomlDoc& doc);
     void validate() const;
 };
-
-// True for ipc://, inproc:// and tcp:// endpoints on 127.0.0.0/8, ::1 or localhost.
-bool is_local_endpoint(const std::string& endpoint);
 
 }  // namespace bts::collector
