@@ -589,7 +589,7 @@ struct Devnet::Impl {
         bool with_callback = m == "broadcast_transaction_with_callback";
         bool synchronous = m == "broadcast_transaction_synchronous";
         if (m != "broadcast_transaction" && !with_callback && !synchronous) throw no_method(m);
-        // Cheapest possible refusal under overload: before the transaction is even parsed.
+        // Cheapest possible refusal under overload: before the transaction is decoded or verified.
         if (chain.pool_full()) throw chain.refuse_pool_full();
         std::uint64_t cb = with_callback ? arg_uint(r, 0) : 0;
         auto tx = parse_tx(arg(r, with_callback ? 1 : 0));

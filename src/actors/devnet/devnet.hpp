@@ -37,7 +37,7 @@
 //     (never, like the real node, if the transaction is dropped before inclusion).
 //
 // Errors: the fc codes and message texts of bitshares-core (see chain.hpp); a full pending pool
-// answers code 4990001 "pending pool full: ..." before the request is even parsed.
+// answers code 4990001 "pending pool full: ..." before the transaction is decoded.
 #pragma once
 
 #include "actors/devnet/chain.hpp"
