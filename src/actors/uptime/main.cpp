@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     cli.epilog(
         "Endpoints are [[endpoint]] tables in the config file; see docs/uptime.md.\n"
         "Example:\n"
-        "  bts-uptime --config config/uptime.toml --set uptime.push=tcp://127.0.0.1:5560\n");
+        "  bts-uptime --config config/uptime.toml --set uptime.push=tcp://127.0.0.1:5601\n");
     if (!cli.parse(argc, argv)) return cli.exit_code();
 
     bts::uptime::UptimeConfig cfg;

@@ -47,7 +47,7 @@ namespace bts::uptime {
 
 struct UptimeConfig {
     std::string pub = "tcp://127.0.0.1:5571";   // "" = no PUB socket
-    std::string push = "tcp://127.0.0.1:5560";  // collector's PULL; "" = not sent
+    std::string push = "tcp://127.0.0.1:5601";  // collector's PULL; "" = not sent
     int push_hwm = 10'000;                      // results queued for an absent collector
     double jitter = 0.1;                        // fraction of the interval, 0..0.5
     std::size_t max_in_flight = 1024;

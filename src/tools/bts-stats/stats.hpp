@@ -46,7 +46,7 @@ struct StatsConfig {
     std::uint16_t port = 8088;
     std::string store = "stats.sqlite";
     std::vector<std::string> uptime_feeds = {"tcp://127.0.0.1:5571"};
-    std::string collector_feed = "tcp://127.0.0.1:5561";  // "" = none
+    std::string collector_feed = "tcp://127.0.0.1:5602";  // "" = none
     util::Duration feed_stale_after = std::chrono::seconds(30);
     util::Duration uptime_refresh = std::chrono::seconds(30);
     util::Duration raw_retention = std::chrono::hours(24 * 7);
