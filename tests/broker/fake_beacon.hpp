@@ -1,0 +1,222 @@
+// Test helpers: a beacon stand-in (a real BeaconLink whose "beacon" acknowledges every command
+// and follows the state machine's names), a broker on fresh loopback ports, and wait_until.
+#pragma once
+
+#include "broker/broker.hpp"
+#include "common/control/beacon_link.hpp"
+#include "common/control/ctl_client.hpp"
+#include "process.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace bts::test {
+
+using namespace std::chrono_literals;
+
+inline bool wait_until(const std::function<bool()>& pred,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return pred();
+}
+
+// A logger writing into a string (to check what reaches logs).
+struct CapturedLog {
+    std::ostringstream out;
+    std::shared_ptr<spdlog::logger> logger;
+    explicit CapturedLog(std::string name) {
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+        logger = std::make_shared<spdlog::logger>(std::move(name), sink);
+        logger->set_level(spdlog::level::debug);
+    }
+    std::string text() {
+        logger->flush();
+        return out.str();
+    }
+};
+
+struct Ports {
+    std::string router;
+    std::string pub;
+    static Ports fresh() {
+        return {"tcp://127.0.0.1:" + std::to_string(free_port()),
+                "tcp://127.0.0.1:" + std::to_string(free_port())};
+    }
+};
+
+// Fast timings so that loss and recovery take a fraction of a second in tests.
+inline broker::BrokerConfig fast_broker(const Ports& p) {
+    broker::BrokerConfig c;
+    c.router = p.router;
+    c.pub = p.pub;
+    c.heartbeat_interval = 100ms;
+    c.beacon_timeout = 300ms;
+    c.republish_interval = 100ms;
+    c.configure_timeout = 3s;
+    c.prepare_timeout = 3s;
+    c.stop_timeout = 1s;
+    c.stats_sinks = {"none"};
+    return c;
+}
+
+class FakeBeacon {
+public:
+    FakeBeacon(std::string id, const Ports& p, std::function<void(control::BeaconLinkConfig&)> tweak = {},
+               std::shared_ptr<spdlog::logger> log = nullptr) {
+        control::BeaconLinkConfig c;
+        c.broker = p.router;
+        c.broker_pub = p.pub;
+        c.beacon_id = std::move(id);
+        c.host = "test-host";
+        c.pid = 1;
+        c.heartbeat_interval = 100ms;
+        c.broker_timeout = 300ms;
+        if (tweak) tweak(c);
+        std::lock_guard lock(mu_);  // callbacks wait until link_ is set
+        link_ = std::make_unique<control::BeaconLink>(
+            c,
+            control::BeaconLink::Callbacks{
+                .on_command = [this](const wire::Command& cmd) { on_command(cmd); },
+                .on_broker_lost =
+                    [this](std::chrono::milliseconds) {
+                        std::lock_guard l(mu_);
+                        ++lost_;
+                        lost_at_ = std::chrono::steady_clock::now();
+                        state_ = "stopped";
+                        link_->set_status({state_, run_id_, 0.0});
+                    },
+                .on_broker_back =
+                    [this] {
+                        std::lock_guard l(mu_);
+                        ++back_;
+                    },
+            },
+            log ? log : spdlog::default_logger());
+    }
+
+    std::vector<wire::Command> commands() {
+        std::lock_guard l(mu_);
+        return commands_;
+    }
+    bool saw(std::string_view kind, std::string_view run_id = {}) {
+        std::lock_guard l(mu_);
+        for (const auto& c : commands_) {
+            if (c.kind == kind && (run_id.empty() || c.run_id == run_id)) return true;
+        }
+        return false;
+    }
+    std::string state() {
+        std::lock_guard l(mu_);
+        return state_;
+    }
+    int lost() {
+        std::lock_guard l(mu_);
+        return lost_;
+    }
+    int back() {
+        std::lock_guard l(mu_);
+        return back_;
+    }
+    std::chrono::steady_clock::time_point lost_at() {
+        std::lock_guard l(mu_);
+        return lost_at_;
+    }
+    double rate() {
+        std::lock_guard l(mu_);
+        return rate_;
+    }
+    void set_status(std::string state, std::string run_id) {
+        std::lock_guard l(mu_);
+        state_ = std::move(state);
+        run_id_ = std::move(run_id);
+        link_->set_status({state_, run_id_, 0.0});
+    }
+    control::BeaconLink& link() { return *link_; }
+
+private:
+    void on_command(const wire::Command& c) {
+        std::lock_guard l(mu_);
+        commands_.push_back(c);
+        if (c.kind == "configure") state_ = "configured";
+        if (c.kind == "prepare") state_ = "prepared";
+        if (c.kind == "start") state_ = "running";
+        if (c.kind == "stop") state_ = "stopped";
+        if (c.kind == "rate") rate_ = c.payload == "unlimited" ? 0.0 : std::stod(c.payload);
+        if (c.kind == "start") {
+            auto at = c.payload.find("\nrate = ");
+            if (at != std::string::npos) rate_ = std::stod(c.payload.substr(at + 8));
+        }
+        run_id_ = c.run_id;
+        link_->set_status({state_, run_id_, rate_});
+        link_->ack(c, true);
+    }
+
+    std::mutex mu_;
+    std::unique_ptr<control::BeaconLink> link_;
+    std::vector<wire::Command> commands_;
+    std::string state_ = "idle";
+    std::string run_id_;
+    double rate_ = 0;
+    int lost_ = 0;
+    int back_ = 0;
+    std::chrono::steady_clock::time_point lost_at_{};
+};
+
+// bts-ctl's requests, for tests.
+class Ctl {
+public:
+    explicit Ctl(const Ports& p, std::string cert = {}, std::string broker_key = {}) {
+        control::CtlClientConfig c;
+        c.broker = p.router;
+        c.cert = std::move(cert);
+        c.broker_key = std::move(broker_key);
+        client_ = std::make_unique<control::CtlClient>(c);
+    }
+    // The reply payload; ok=false replies become {"error": ..., "code": ...}.
+    nlohmann::json call(std::string_view verb, const nlohmann::json& payload = nlohmann::json::object(),
+                        std::chrono::milliseconds timeout = 3s) {
+        auto r = client_->request(verb, payload.dump(), timeout);
+        if (!r) return nlohmann::json{{"unreachable", r.error()}};
+        auto j = nlohmann::json::parse(r->payload);
+        if (!r->ok) j["error"] = r->error;
+        return j;
+    }
+    std::size_t alive_beacons() {
+        auto j = call("beacons");
+        std::size_t n = 0;
+        if (!j.contains("beacons")) return 0;
+        for (const auto& b : j["beacons"]) n += b.value("alive", false) ? 1 : 0;
+        return n;
+    }
+    std::string run_state() {
+        auto j = call("status");
+        if (!j.contains("run") || j["run"].is_null()) return "";
+        return j["run"].value("state", std::string());
+    }
+    control::CtlClient& client() { return *client_; }
+
+private:
+    std::unique_ptr<control::CtlClient> client_;
+};
+
+inline std::string hold_scenario(double rate, std::string_view duration, std::string_view extra = {}) {
+    return "[scenario]\nname = \"t\"\nrate = " + std::to_string(rate) + "\nduration = \"" +
+           std::string(duration) + "\"\n[target]\nnodes = [\"ws://127.0.0.1:8090\", \"ws://127.0.0.1:8091\"]\n" +
+           std::string(extra);
+}
+
+}  // namespace bts::test
