@@ -104,6 +104,11 @@ void CollectorConfig::validate() const {
     if (es.enabled) {
         util::check_config(es.url.rfind("http://", 0) == 0 || es.url.rfind("https://", 0) == 0,
                            "elasticsearch.url", "must start with http:// or https://");
+        // The URL is logged; credentials belong in username/password or api_key (never logged).
+        const std::string authority = es.url.substr(es.url.find("//") + 2, es.url.find('/', es.url.find("//") + 2) -
+                                                                               (es.url.find("//") + 2));
+        util::check_config(authority.find('@') == std::string::npos, "elasticsearch.url",
+                           "must not contain credentials (use username/password or api_key)");
         util::check_config(!es.index_prefix.empty() && es.index_prefix.find_first_of("*,/ \"\\|<>?#") ==
                                                            std::string::npos,
                            "elasticsearch.index_prefix", "must be a valid index name prefix");

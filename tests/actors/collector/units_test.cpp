@@ -464,6 +464,7 @@ TEST(Config, RejectsUnknownKeysAndBadCombinations) {
     bad("[store]\npth = \"x\"\n", "pth");
     bad("[store]\nenabled = false\n", "store.enabled");
     bad("[elasticsearch]\nenabled = true\nurl = \"ftp://x\"\n", "elasticsearch.url");
+    bad("[elasticsearch]\nenabled = true\nurl = \"https://elastic:pw@es:9200\"\n", "elasticsearch.url");
     bad("[elasticsearch]\nenabled = true\nindex_prefix = \"BTS\"\n", "elasticsearch.index_prefix");
     bad("[elasticsearch]\nenabled = true\nusername = \"u\"\napi_key = \"k\"\n", "elasticsearch.api_key");
     auto doc = bts::util::TomlDoc::parse("[elasticsearch]\nenabled = true\nbulk_max_docs = \"2k\"\n", "c.toml");
