@@ -531,6 +531,27 @@ void Beacon::start(Done done) {
     pump();
 }
 
+void Beacon::set_rate(util::Rate rate, Done done) {
+    if (state_ != State::running || !pacer_) {
+        done(false, "set_rate needs a running beacon (state is " + std::string(to_string(state_)) + ")");
+        return;
+    }
+    if (!std::isfinite(rate.per_second) || rate.per_second < 0 || rate.per_second > 10'000'000) {
+        done(false, "rate must be within 0 (unlimited)..10M/s");
+        return;
+    }
+    pacer_->rebase(rate, now_ns());
+    slot_ = 0;
+    total_slots_ = pacer_->unlimited() ? UINT64_MAX : pacer_->count_before(end_ns_);
+    config_->rate = rate;
+    summary_.configured_rate = rate.per_second;
+    log_->info("rate now {}", util::format_rate(rate));
+    pump_timer_.cancel();
+    pump_scheduled_ = false;
+    done(true, {});
+    pump();
+}
+
 void Beacon::schedule_pump(std::int64_t at_ns) {
     if (pump_scheduled_ && at_ns >= pump_at_ns_) return;
     pump_scheduled_ = true;
@@ -677,7 +698,7 @@ void Beacon::finish_sending(std::string_view why) {
     pump_timer_.cancel();
     pump_scheduled_ = false;
     summary_.stop_reason = std::string(why) == "budget" ? "budget" : "completed";
-    summary_.send_seconds = (last_send_ns_ - pacer_->t0()) / 1e9;
+    summary_.send_seconds = (last_send_ns_ - pacer_->start()) / 1e9;
     log_->info("sending done ({}): {} sent; waiting up to {} for replies and inclusion", why, tracker_->sent_total(),
                util::format_duration(config_->drain_timeout));
     set_state(State::draining, why);
@@ -700,7 +721,7 @@ void Beacon::finish_run(std::string reason) {
     if (state_ != State::running && state_ != State::draining) return;
     if (sending_) {
         sending_ = false;
-        summary_.send_seconds = (last_send_ns_ - pacer_->t0()) / 1e9;
+        summary_.send_seconds = (last_send_ns_ - pacer_->start()) / 1e9;
     }
     pump_timer_.cancel();
     stats_timer_.cancel();
@@ -710,7 +731,7 @@ void Beacon::finish_run(std::string reason) {
     emit_interval(true);
     // Over the send span; in rate mode each send owns one slot of 1/rate, so a run that sent
     // every slot of its duration reports exactly the configured rate.
-    summary_.reply_seconds = (last_reply_ns_ - pacer_->t0()) / 1e9;
+    summary_.reply_seconds = (last_reply_ns_ - pacer_->start()) / 1e9;
     double span = summary_.send_seconds;
     if (pacer_ && !pacer_->unlimited() && summary_.totals.sent > 0) span += 1.0 / pacer_->rate();
     summary_.achieved_rate = span > 0 ? static_cast<double>(summary_.totals.sent) / span : 0;
@@ -847,6 +868,7 @@ void Beacon::emit_interval(bool final) {
         sink_->push(s);
         if (sink_->wants_json()) sink_->send_line(stats_json_line(s, interval_, interval_hist_));
     }
+    if (opt_.on_interval) opt_.on_interval(s);
     last_rate_ = interval_ms ? static_cast<double>(interval_.sent) * 1000.0 / static_cast<double>(interval_ms) : 0;
     summary_.totals.add(interval_);
     summary_.hist.merge(interval_hist_);

@@ -135,6 +135,8 @@ public:
         std::shared_ptr<spdlog::logger> logger;  // null: spdlog default
         void* zmq_context = nullptr;             // for endpoint stats sinks
         StatsSink::LineWriter write_line;        // stdout sink; default: std::cout + flush
+        // Also given every interval's statistics (e.g. the broker link's stats summary).
+        std::function<void(const wire::StatsInterval&)> on_interval;
     };
 
     Beacon(boost::asio::io_context& ioc, const crypto::Context& ctx, Options options);
@@ -150,6 +152,9 @@ public:
     void start(Done done);
     // Stops at once from any state; safe to call repeatedly and from any io-thread callback.
     void stop(std::string_view reason);
+    // While running: a new rate (0 = unlimited) from now on — the broker's ramps and steps. The
+    // schedule restarts at now; sends the old rate had not made yet are not owed.
+    void set_rate(util::Rate rate, Done done);
 
     [[nodiscard]] State state() const { return state_; }
     void on_state(StateHandler handler) { on_state_ = std::move(handler); }

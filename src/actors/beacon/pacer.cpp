@@ -7,7 +7,10 @@
 namespace bts::beacon {
 
 Pacer::Pacer(util::Rate rate, std::int64_t t0_ns, std::int64_t late_threshold_ns)
-    : rate_(rate.is_unlimited() ? 0.0 : rate.per_second), t0_(t0_ns), late_threshold_(late_threshold_ns) {}
+    : rate_(rate.is_unlimited() ? 0.0 : rate.per_second),
+      t0_(t0_ns),
+      start_(t0_ns),
+      late_threshold_(late_threshold_ns) {}
 
 std::int64_t Pacer::intended(std::uint64_t n) const {
     if (unlimited()) return t0_;

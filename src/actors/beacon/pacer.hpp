@@ -23,6 +23,8 @@ public:
     [[nodiscard]] bool unlimited() const { return rate_ <= 0; }
     [[nodiscard]] double rate() const { return rate_; }
     [[nodiscard]] std::int64_t t0() const { return t0_; }
+    // The first t0, before any rebase(): when the run started sending.
+    [[nodiscard]] std::int64_t start() const { return start_; }
 
     // Intended send time of send n (t0 for every n when unlimited).
     [[nodiscard]] std::int64_t intended(std::uint64_t n) const;
@@ -31,6 +33,13 @@ public:
     [[nodiscard]] std::uint64_t due(std::int64_t now) const;
     // How many sends fall before `end` (intended(n) < end): the size of a run of given length.
     [[nodiscard]] std::uint64_t count_before(std::int64_t end) const;
+
+    // A new rate from t0_ns on (a broker rate change): send n is now meant for t0 + n / rate.
+    // Lag statistics are kept.
+    void rebase(util::Rate rate, std::int64_t t0_ns) {
+        rate_ = rate.is_unlimited() ? 0.0 : rate.per_second;
+        t0_ = t0_ns;
+    }
 
     // Bookkeeping of one send at `now` that was meant for `intended_ns`: returns the lag (>= 0)
     // and records it (histogram in µs, late count, worst lag).
@@ -46,6 +55,7 @@ public:
 private:
     double rate_;
     std::int64_t t0_;
+    std::int64_t start_;
     std::int64_t late_threshold_;
     util::Histogram lag_us_;
     std::uint64_t late_ = 0;

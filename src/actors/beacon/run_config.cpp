@@ -76,7 +76,7 @@ util::Result<std::pair<double, double>> parse_double_range(std::string_view text
 }
 
 RunConfig RunConfig::from_toml(const util::TomlDoc& doc) {
-    doc.reject_unknown_keys({"beacon", "log"});
+    doc.reject_unknown_keys({"beacon", "log", "broker"});  // [broker]: main.cpp
     RunConfig c;
     c.origin = doc.source();
     util::TomlTable b = doc.table("beacon");

@@ -47,12 +47,16 @@ std::string fmt_us(std::uint64_t us) {
     return util::format_duration(std::chrono::microseconds(us));
 }
 
+// A target or configured rate: 0 means unlimited.
 std::string fmt_rate(double r) {
     if (r <= 0) return "unlimited";
     char buf[32];
     std::snprintf(buf, sizeof buf, r >= 100 ? "%.0f/s" : "%.1f/s", r);
     return buf;
 }
+
+// A measured rate: 0 is 0.
+std::string fmt_achieved(double r) { return r <= 0 ? "0/s" : fmt_rate(r); }
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -228,7 +232,7 @@ private:
                 char line[200];
                 std::snprintf(line, sizeof line, "%5llds %8s %10s %10llu %10llu %10s %10s %8u",
                               static_cast<long long>(row.value("t", std::int64_t{0})),
-                              fmt_rate(row.value("target", 0.0)).c_str(), fmt_rate(achieved).c_str(),
+                              fmt_rate(row.value("target", 0.0)).c_str(), fmt_achieved(achieved).c_str(),
                               static_cast<unsigned long long>(row.value("accepted", std::uint64_t{0})),
                               static_cast<unsigned long long>(row.value("rejected", std::uint64_t{0})),
                               fmt_us(row.value("p50_us", std::uint64_t{0})).c_str(),
@@ -261,7 +265,7 @@ private:
                   << ", " << run.value("participants", 0) << " beacon(s)";
         if (run.value("failed", 0) > 0) std::cout << ", " << run.value("failed", 0) << " failed";
         std::cout << "\n  sent       " << t.value("sent", std::uint64_t{0}) << " ("
-                  << fmt_rate(t.value("achieved_rate", 0.0)) << ")"
+                  << fmt_achieved(t.value("achieved_rate", 0.0)) << ")"
                   << "\n  accepted   " << t.value("accepted", std::uint64_t{0})
                   << "\n  rejected   " << t.value("rejected", std::uint64_t{0});
         if (t.contains("rejected_by_class") && !t["rejected_by_class"].empty()) {
@@ -346,7 +350,7 @@ private:
                         b.value("version", std::string()).c_str(), b.value("state", std::string()).c_str(),
                         b.value("node", std::string()).c_str(),
                         b.value("configured_rate", 0.0) > 0 ? fmt_rate(b.value("configured_rate", 0.0)).c_str() : "-",
-                        fmt_rate(b.value("achieved_rate", 0.0)).c_str(), seen.c_str());
+                        fmt_achieved(b.value("achieved_rate", 0.0)).c_str(), seen.c_str());
         }
         return kOk;
     }

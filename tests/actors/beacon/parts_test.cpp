@@ -252,6 +252,19 @@ TEST(Pacer, Unlimited) {
     EXPECT_EQ(p.due(0), UINT64_MAX);
 }
 
+TEST(Pacer, RebaseStartsANewScheduleAndKeepsTheStatistics) {
+    Pacer p(util::Rate::every_second(100), 0, 0);
+    p.record_send(0, 3'000'000);
+    p.rebase(util::Rate::every_second(400), 2'000'000'000);  // a broker rate change at t = 2 s
+    EXPECT_EQ(p.start(), 0) << "the run's start is kept";
+    EXPECT_EQ(p.t0(), 2'000'000'000);
+    EXPECT_EQ(p.intended(4), 2'010'000'000);
+    EXPECT_EQ(p.due(2'000'000'000), 1u);
+    EXPECT_EQ(p.lag_histogram().count(), 1u);
+    p.rebase(util::Rate::unlimited(), 3'000'000'000);
+    EXPECT_TRUE(p.unlimited());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rejection classes (graphene-protocol.md §12 texts)
 
