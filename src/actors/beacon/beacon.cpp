@@ -411,7 +411,9 @@ void Beacon::launch_batch(std::size_t count, bool initial) {
         ahead = est_prep + allowance;
         prepare_deadline_ns_ = now + static_cast<std::int64_t>((est_prep + allowance) * 1e9);
     } else if (pacer_ && !pacer_->unlimited()) {
-        ahead = std::max(est_prep, (pacer_->intended(factory_->generated()) - now) / 1e9);
+        // The batch's first transaction goes out after every one still ready: that many slots
+        // from now (robust to drops and to set_rate restarting the schedule).
+        ahead = std::max(est_prep, static_cast<double>(tracker_->ready()) / pacer_->rate());
     } else {
         ahead = est_prep;
     }
