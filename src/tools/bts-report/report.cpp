@@ -15,9 +15,14 @@ namespace bts::report {
 namespace {
 
 std::string commas(std::uint64_t n) {
-    std::string s = std::to_string(n);
-    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-    return s;
+    // Built forwards (GCC 12 warns falsely about string::insert here, -Wrestrict).
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
 }
 
 std::string fixed(double v, int digits = 1) {
@@ -267,7 +272,10 @@ Run StoreReader::load(const std::string& run_id) {
                      "SELECT endpoint, status, duration_us FROM uptime WHERE unix_ms BETWEEN ?1 AND ?2 ORDER BY endpoint");
         st.bind(1, run.first_ms).bind(2, run.last_ms);
         while (st.step()) {
-            if (run.uptime.empty() || run.uptime.back().endpoint != st.text(0)) run.uptime.push_back({st.text(0)});
+            if (run.uptime.empty() || run.uptime.back().endpoint != st.text(0)) {
+                run.uptime.emplace_back();
+                run.uptime.back().endpoint = st.text(0);
+            }
             UptimeSummary& u = run.uptime.back();
             ++u.checks;
             std::string status = st.text(1);
