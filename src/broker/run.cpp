@@ -329,7 +329,10 @@ void Run::close_seconds(std::int64_t now_unix_ms, double heartbeat_rate, bool al
         if (it == open_.end() && sec >= end_sec) continue;  // nothing after the end: no row
         SecondRow row;
         row.t = sec - run_start_unix_ms_ / 1000;
-        row.target = scenario_.rate_at(std::chrono::seconds(row.t));
+        // A report for the second after the end (the beacons' final intervals): no target.
+        row.target = std::chrono::seconds(row.t) < scenario_.total_duration()
+                         ? scenario_.rate_at(std::chrono::seconds(row.t))
+                         : -1.0;
         row.heartbeat_rate = heartbeat_rate;
         if (it != open_.end()) {
             const OpenSecond& o = it->second;

@@ -64,7 +64,8 @@ struct Outgoing {
 // One second of the run, all beacons merged (from their StatsInterval reports).
 struct SecondRow {
     std::int64_t t = 0;          // seconds since the run clock started
-    double target = 0.0;         // the scenario's total rate for that second (0 = unlimited)
+    double target = 0.0;         // the scenario's total rate for that second (0 = unlimited,
+                                 // -1 = after the end)
     double configured = 0.0;     // sum of the beacons' configured rates
     std::uint64_t sent = 0;
     std::uint64_t accepted = 0;

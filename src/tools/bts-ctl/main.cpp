@@ -232,7 +232,8 @@ private:
                 char line[200];
                 std::snprintf(line, sizeof line, "%5llds %8s %10s %10llu %10llu %10s %10s %8u",
                               static_cast<long long>(row.value("t", std::int64_t{0})),
-                              fmt_rate(row.value("target", 0.0)).c_str(), fmt_achieved(achieved).c_str(),
+                              row.value("target", 0.0) < 0 ? "-" : fmt_rate(row.value("target", 0.0)).c_str(),
+                              fmt_achieved(achieved).c_str(),
                               static_cast<unsigned long long>(row.value("accepted", std::uint64_t{0})),
                               static_cast<unsigned long long>(row.value("rejected", std::uint64_t{0})),
                               fmt_us(row.value("p50_us", std::uint64_t{0})).c_str(),
