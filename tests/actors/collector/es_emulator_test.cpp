@@ -176,10 +176,15 @@ TEST(EsEmulator, StallHoldsTheRequestUntilThePhaseEnds) {
 }
 
 TEST(EsEmulator, RequiresConfiguredCredentials) {
-    EsEmulator es({.api_key = "aWQ6a2V5"});
+    EsEmulator::Options es_opt;
+    es_opt.api_key = "aWQ6a2V5";
+    EsEmulator es(es_opt);
     EXPECT_EQ(http_call("GET", es.url() + "/").status, 401);
     EXPECT_EQ(http_call("GET", es.url() + "/", {}, {{"Authorization", "ApiKey aWQ6a2V5"}}).status, 200);
-    EsEmulator basic({.username = "elastic", .password = "pw"});
+    EsEmulator::Options basic_opt;
+    basic_opt.username = "elastic";
+    basic_opt.password = "pw";
+    EsEmulator basic(basic_opt);
     EXPECT_EQ(http_call("GET", basic.url() + "/", {}, {{"Authorization", "Basic ZWxhc3RpYzpwdw=="}}).status, 200);
     EXPECT_EQ(http_call("GET", basic.url() + "/", {}, {{"Authorization", "Basic eDp5"}}).status, 401);
 }

@@ -190,7 +190,9 @@ TEST_F(EsSinkTest, ResumesFromTheCursorAfterARestart) {
 }
 
 TEST_F(EsSinkTest, SendsCredentials) {
-    EsEmulator es({.api_key = "aWQ6c2VjcmV0"});
+    EsEmulator::Options es_opt;
+    es_opt.api_key = "aWQ6c2VjcmV0";
+    EsEmulator es(es_opt);
     TempDir dir;
     auto cfg = config(es, dir);
     cfg.api_key = "id:secret";
