@@ -64,7 +64,12 @@ zsock_t* bind_socket(int type, const std::string& endpoint, const CurveConfig& c
     zsock_t* sock = zsock_new(type);
     if (!sock) throw std::runtime_error("cannot create a ZeroMQ socket");
     zsock_set_linger(sock, 0);
-    if (type == ZMQ_PULL) zsock_set_rcvhwm(sock, static_cast<int>(std::min<std::uint64_t>(hwm, INT32_MAX)));
+    if (type == ZMQ_PULL) {
+        zsock_set_rcvhwm(sock, static_cast<int>(std::min<std::uint64_t>(hwm, INT32_MAX)));
+        // The largest honest message (three full histograms) is ~60 KiB; a peer sending more is
+        // disconnected by ZeroMQ before anything is allocated for it.
+        zsock_set_maxmsgsize(sock, 1 << 20);
+    }
     if (type == ZMQ_PUB) zsock_set_sndhwm(sock, 100000);
     try {
         if (curve.enabled()) apply_curve_server(sock, curve);

@@ -6,7 +6,7 @@
 //   listen   PULL, bound. One frame per message: a bts::wire envelope (wire.hpp) holding a
 //            StatsInterval, RunEvent or UptimeResult. Anything else — undecodable, invalid
 //            (check_storable), multi-frame, or another message type — is counted, warned
-//            about at a limited rate and dropped. CURVE (zcert/zauth) as configured; required
+//            about at a limited rate and dropped. Frames over 1 MiB disconnect the sender. CURVE (zcert/zauth) as configured; required
 //            off loopback unless `insecure`.
 //   publish  PUB, bound. Two frames: topic, then the wire frame (or JSON for collector/…):
 //              interval/<run_id>/<beacon_id>   StatsInterval, as received (first copy only)

@@ -177,6 +177,21 @@ TEST_F(CollectorTest, CountsAndDropsMalformedInput) {
     EXPECT_EQ(scalar(cfg.store.path, "SELECT count(*) FROM intervals"), 1);
 }
 
+TEST_F(CollectorTest, DisconnectsSendersOfHugeFrames) {
+    TempDir dir;
+    auto cfg = base_config(dir);
+    bc::Collector collector(cfg, log_);
+    {
+        FakeBeacon hostile(collector.endpoint(), "run-h", "b1", 1);
+        hostile.send_frame(std::string(2 << 20, 'x'));
+        std::this_thread::sleep_for(300ms);
+    }
+    FakeBeacon b(collector.endpoint(), "run-h", "b2", 1);
+    b.send_next(1'700'000'000'000);
+    ASSERT_TRUE(eventually([&] { return collector.stats().intervals == 1; }));
+    EXPECT_EQ(collector.stats().received, 1u);  // the huge frame never reached the collector
+}
+
 TEST_F(CollectorTest, StoresEventsAndUptimeResultsOnce) {
     TempDir dir;
     auto cfg = base_config(dir);
