@@ -58,10 +58,15 @@ int run_under_broker(bts::control::BeaconLinkConfig link_config, const std::stri
         opt.beacon_id = link_config.beacon_id;
         opt.logger = log;
         opt.zmq_context = zmq_ctx;
+        beacon::Beacon* self = nullptr;
         opt.on_interval = [&](const wire::StatsInterval& s) {
-            if (link) link->send_stats(s);  // the broker's per-second view for bts-ctl
+            if (!link || !self) return;
+            link->send_stats(s);  // the broker's per-second view for bts-ctl
+            double rate = s.interval_ms ? static_cast<double>(s.sent) * 1000.0 / static_cast<double>(s.interval_ms) : 0;
+            link->set_status({std::string(beacon::to_string(self->state())), s.run_id, rate});
         };
         beacon::Beacon b(ioc, ctx, opt);
+        self = &b;
         auto report = [&] {
             const auto* cfg = b.config();
             link->set_status({std::string(beacon::to_string(b.state())), cfg ? cfg->run_id : std::string(),
