@@ -33,7 +33,17 @@ StatsSink::StatsSink(const std::vector<std::string>& sinks, void* zmq_context, L
 }
 
 StatsSink::~StatsSink() {
+    // The last intervals get their second copy now; the linger above gives it time to leave.
+    resend_due(std::chrono::steady_clock::now(), true);
     for (void* s : sockets_) zmq_close(s);
+}
+
+void StatsSink::resend_due(std::chrono::steady_clock::time_point now, bool all) {
+    while (!resend_queue_.empty() && (all || now - resend_queue_.front().first_sent >= kResendAfter)) {
+        push_frame(resend_queue_.front().frame);
+        ++resent_;
+        resend_queue_.pop_front();
+    }
 }
 
 void StatsSink::send_line(std::string_view line) {
@@ -51,7 +61,11 @@ void StatsSink::push_frame(const std::string& frame) {
 
 void StatsSink::push(const wire::StatsInterval& s) {
     if (sockets_.empty()) return;
-    push_frame(wire::encode(s));
+    auto now = std::chrono::steady_clock::now();
+    resend_due(now, false);
+    std::string frame = wire::encode(s);
+    push_frame(frame);
+    resend_queue_.push_back(Pending{now, std::move(frame)});
 }
 
 void StatsSink::push(const wire::RunEvent& e) {

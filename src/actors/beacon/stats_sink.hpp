@@ -5,7 +5,9 @@
 
 #include "common/wire.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -33,15 +35,28 @@ public:
 
     [[nodiscard]] std::uint64_t pushed() const { return pushed_; }
     [[nodiscard]] std::uint64_t push_failures() const { return push_failures_; }
+    [[nodiscard]] std::uint64_t resent() const { return resent_; }
+
+    // Every StatsInterval frame is pushed a second time, byte for byte, this long after the
+    // first: a collector killed with messages in its socket buffers loses them, and the copy
+    // (deduplicated by (run, beacon, seq) in the collector) fills the gap. See docs/collector.md.
+    static constexpr std::chrono::seconds kResendAfter{5};
 
 private:
     void push_frame(const std::string& frame);
+    void resend_due(std::chrono::steady_clock::time_point now, bool all);
 
     bool json_ = false;
     LineWriter write_line_;
     std::vector<void*> sockets_;
     std::uint64_t pushed_ = 0;
     std::uint64_t push_failures_ = 0;
+    std::uint64_t resent_ = 0;
+    struct Pending {
+        std::chrono::steady_clock::time_point first_sent;
+        std::string frame;
+    };
+    std::deque<Pending> resend_queue_;
 };
 
 }  // namespace bts::beacon
