@@ -89,7 +89,8 @@ void BrokerConfig::validate() const {
     };
     check_config(endpoint_ok(router), "broker.router", "\"" + router + "\": expected a ZeroMQ endpoint");
     check_config(endpoint_ok(pub), "broker.pub", "\"" + pub + "\": expected a ZeroMQ endpoint");
-    check_config(router != pub, "broker.pub", "must differ from broker.router");
+    check_config(router != pub || router.ends_with(":0") || router.ends_with(":*"), "broker.pub",
+                 "must differ from broker.router");
     check_config(secret_cert.empty() || !allow_dir.empty(), "broker.curve.allow_dir",
                  "CURVE needs the directory of allowed public certificates");
     check_config(!allow_dir.empty() <= !secret_cert.empty(), "broker.curve.secret_cert",
@@ -134,6 +135,9 @@ struct Broker::Impl {
     TimePoint started{};
     TimePoint next_heartbeat{};
     TimePoint next_republish{};
+    TimePoint next_expiry_check{};  // no beacon can expire before this
+    bool run_dirty = false;         // acks/stats/losses since the run's last tick
+    double heartbeat_rate = 0.0;    // sum of the run's beacons' heartbeat rates, once a second
     std::map<std::string, std::uint64_t> dropped;  // reason → count
     std::map<std::string, std::uint64_t> received;  // message type → count
     std::map<std::string, TimePoint> orphan_stop_sent;
@@ -286,7 +290,7 @@ struct Broker::Impl {
                               a->seq, a->run_id, util::redact(a->error));
                 }
                 run->on_ack(*a, now);
-                publish(run->tick(now, unix_ms_now(), heartbeat_rate_sum()));
+                run_dirty = true;  // ticked after this batch of messages (on_timers)
             }
             return;
         }
@@ -294,7 +298,10 @@ struct Broker::Impl {
             if (!registry.heard(s->beacon_id, rid, key, now, unix_ms_now())) {
                 return drop("unknown_sender", "StatsInterval from unregistered " + s->beacon_id);
             }
-            if (run) run->on_stats(*s, unix_ms_now());
+            if (run) {
+                run->on_stats(*s, unix_ms_now());
+                run_dirty = run->scenario().budget > 0;  // the budget may be spent
+            }
             return;
         }
         if (auto* ev = std::get_if<wire::RunEvent>(&msg)) {
@@ -440,7 +447,7 @@ struct Broker::Impl {
             } else if (r.verb == "status") {
                 std::int64_t since = req.value("since", std::int64_t{0});
                 out["broker"] = broker_json(now);
-                out["run"] = run ? run->status(since, now) : json(nullptr);
+                out["run"] = run ? run->status(since, now, req.value("detail", true)) : json(nullptr);
             } else if (r.verb == "beacons") {
                 out = beacons_json(now);
             } else if (r.verb == "start") {
@@ -503,14 +510,25 @@ struct Broker::Impl {
         zmsg_destroy(&m);
     }
 
+    // Runs after every batch of messages and at every deadline; everything here that costs
+    // O(beacons) runs only when due, so 1000 beacons' heartbeats stay cheap.
     void on_timers(TimePoint now) {
-        for (const auto& id : registry.expire(now)) {
-            log->warn("beacon {} lost: silent for {}", id, util::format_duration(cfg.beacon_timeout));
-            if (run) run->beacon_lost(id, now);
+        if (now >= next_expiry_check) {
+            for (const auto& id : registry.expire(now)) {
+                log->warn("beacon {} lost: silent for {}", id, util::format_duration(cfg.beacon_timeout));
+                if (run) run->beacon_lost(id, now);
+                run_dirty = true;
+            }
+            // Heard beacons only expire later than this: a safe, cheap lower bound.
+            next_expiry_check = registry.next_expiry().value_or(now + cfg.beacon_timeout);
         }
-        if (run) {
+        const bool second = now >= next_heartbeat;
+        if (second) heartbeat_rate = heartbeat_rate_sum();
+        auto deadline = run ? run->next_deadline() : std::nullopt;
+        if (run && (run_dirty || second || (deadline && now >= *deadline))) {
+            run_dirty = false;
             bool was_final = is_final(run->state());
-            publish(run->tick(now, unix_ms_now(), heartbeat_rate_sum()));
+            publish(run->tick(now, unix_ms_now(), heartbeat_rate));
             if (!was_final && is_final(run->state())) {
                 run_final_at = now;
                 auto st = run->status(0, now);
@@ -538,8 +556,7 @@ struct Broker::Impl {
     }
 
     TimePoint next_deadline() const {
-        TimePoint t = std::min(next_heartbeat, next_republish);
-        if (auto e = registry.next_expiry()) t = std::min(t, *e);
+        TimePoint t = std::min({next_heartbeat, next_republish, next_expiry_check});
         if (run) {
             if (auto d = run->next_deadline()) t = std::min(t, *d);
         }
@@ -561,6 +578,9 @@ struct Broker::Impl {
         zsock_set_rcvhwm(router, 100'000);
         zsock_set_maxmsgsize(router, 16 << 20);
         for (zsock_t* s : {router, pub}) {
+            // Every beacon reconnects at once after a broker restart: a short accept queue
+            // would drop their SYNs and cost them seconds of TCP retransmission.
+            zsock_set_backlog(s, 4096);
             zsock_set_heartbeat_ivl(s, to_ms(cfg.heartbeat_interval));
             zsock_set_heartbeat_timeout(s, to_ms(cfg.beacon_timeout));
             if (cert) cert->apply_server(s);

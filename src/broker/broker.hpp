@@ -26,12 +26,13 @@
 //     From bts-ctl (its DEALER, common/control/ctl_client.hpp):
 //       CtlRequest    → CtlReply with the same request_id; payloads are JSON objects:
 //         "ping"     {}                                   → {"epoch", "version"}
-//         "status"   {"since": T}                         → {"broker": {...}, "run": RUN|null}
+//         "status"   {"since": T, "detail": B}            → {"broker": {...}, "run": RUN|null}
 //                    RUN = Run::status(): id, scenario, state, reason, elapsed_s, duration_s,
-//                    target_rate, participants, live, failed, beacons[], totals{sent, accepted,
+//                    target_rate, participants, live, failed, beacons[] (every participant;
+//                    with "detail": false only the failed ones), totals{sent, accepted,
 //                    rejected, rejected_by_class, p50_us, p99_us, max_us, achieved_rate},
 //                    seconds[] (rows with t >= T), fanout{seq, kind, targets, acked, p50_us,
-//                    p99_us, all_acked_us}
+//                    p99_us, all_acked_us} of the current stage, fanouts[] of every stage
 //         "beacons"  {}                                   → {"beacons": [{id, host, version,
 //                    pid, groups, state, run_id, node, configured_rate, achieved_rate,
 //                    alive, last_seen_ms_ago, times_lost}]}

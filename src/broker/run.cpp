@@ -89,7 +89,7 @@ bool Run::add(const BeaconEntry& b, TimePoint now) {
     auto& added = participants_.emplace(b.id, std::move(p)).first->second;
     if (!started_pending_) {
         // A late joiner: its own payload now, and everyone's share changes.
-        added.payload = make_payload(added, now);
+        added.payload = make_payload(added, now, live_participants());
         resplit_pending_ = true;
     }
     return true;
@@ -105,8 +105,8 @@ double Run::current_total_rate(TimePoint now) const {
     return segments_.back().rate;
 }
 
-std::string Run::make_payload(Participant& p, TimePoint now) {
-    const std::size_t live_count = std::max<std::size_t>(1, live_participants());
+std::string Run::make_payload(Participant& p, TimePoint now, std::size_t live) {
+    const std::size_t live_count = std::max<std::size_t>(1, live);
     const std::size_t split_over = std::max<std::size_t>(1, initial_count_);
     const double total = current_total_rate(now);
     BeaconAssignment a;
@@ -181,6 +181,7 @@ void Run::enter(RunState s, TimePoint now, std::vector<Outgoing>* out) {
         closed_through_ = run_start_unix_ms_ / 1000;
         segment_ = 0;
     }
+    if (fanout_.seq != 0) fanouts_.push_back(std::move(fanout_));
     fanout_ = Fanout{};
     fanout_.seq = stage_seq_;
     fanout_.kind = std::string(stage_kind());
@@ -363,7 +364,8 @@ std::vector<Outgoing> Run::tick(TimePoint now, std::int64_t now_unix_ms, double 
     if (started_pending_) {
         started_pending_ = false;
         initial_count_ = participants_.size();
-        for (auto& [id, p] : participants_) p.payload = make_payload(p, now);
+        const std::size_t live = live_participants();
+        for (auto& [id, p] : participants_) p.payload = make_payload(p, now, live);
         if (participants_.empty()) {
             failed_ = true;
             reason_ = "no beacons";
@@ -475,7 +477,7 @@ std::optional<Run::View> Run::participant_view(const std::string& beacon_id) con
     return v;
 }
 
-nlohmann::json Run::status(std::int64_t since_t, TimePoint now) const {
+nlohmann::json Run::status(std::int64_t since_t, TimePoint now, bool detail) const {
     using nlohmann::json;
     json j;
     j["id"] = id_;
@@ -498,6 +500,7 @@ nlohmann::json Run::status(std::int64_t since_t, TimePoint now) const {
     json beacons = json::array();
     for (const auto& [id, p] : participants_) {
         if (p.failed) ++failed;
+        if (!detail && !p.failed) continue;
         json b;
         b["id"] = id;
         b["node"] = scenario_.nodes.empty() ? std::string() : scenario_.nodes[p.node_index];
@@ -537,15 +540,20 @@ nlohmann::json Run::status(std::int64_t since_t, TimePoint now) const {
                         {"heartbeat_rate", r.heartbeat_rate}});
     }
     j["seconds"] = std::move(rows);
-    json f;
-    f["seq"] = fanout_.seq;
-    f["kind"] = fanout_.kind;
-    f["targets"] = fanout_.targets;
-    f["acked"] = fanout_.ack_us.size();
-    f["p50_us"] = percentile_of(fanout_.ack_us, 50);
-    f["p99_us"] = percentile_of(fanout_.ack_us, 99);
-    f["all_acked_us"] = fanout_.all_acked_us;
-    j["fanout"] = std::move(f);
+    auto fanout_json = [](const Fanout& fo) {
+        return json{{"seq", fo.seq},
+                    {"kind", fo.kind},
+                    {"targets", fo.targets},
+                    {"acked", fo.ack_us.size()},
+                    {"p50_us", percentile_of(fo.ack_us, 50)},
+                    {"p99_us", percentile_of(fo.ack_us, 99)},
+                    {"all_acked_us", fo.all_acked_us}};
+    };
+    j["fanout"] = fanout_json(fanout_);
+    json all = json::array();
+    for (const auto& fo : fanouts_) all.push_back(fanout_json(fo));
+    all.push_back(fanout_json(fanout_));
+    j["fanouts"] = std::move(all);
     j["rate_errors"] = rate_errors_;
     if (!last_rate_error_.empty()) j["last_rate_error"] = last_rate_error_;
     return j;

@@ -119,8 +119,9 @@ public:
     };
     [[nodiscard]] std::optional<View> participant_view(const std::string& beacon_id) const;
 
-    // Status for bts-ctl: state, timing, totals, seconds with t >= since_t, fan-out.
-    [[nodiscard]] nlohmann::json status(std::int64_t since_t, TimePoint now) const;
+    // Status for bts-ctl: state, timing, totals, seconds with t >= since_t, fan-out; with
+    // `detail`, every participant too.
+    [[nodiscard]] nlohmann::json status(std::int64_t since_t, TimePoint now, bool detail = true) const;
     const std::vector<SecondRow>& seconds() const { return seconds_; }
 
     // Fan-out of the last stage command: publish → every targeted beacon's ack.
@@ -132,6 +133,8 @@ public:
         std::int64_t all_acked_us = -1;    // -1 until all targets acked
     };
     const Fanout& fanout() const { return fanout_; }
+    // Every stage's fan-out so far, oldest first (the last one is fanout()).
+    const std::vector<Fanout>& fanouts() const { return fanouts_; }
 
 private:
     struct Participant {
@@ -166,7 +169,7 @@ private:
     double current_total_rate(TimePoint now) const;
     std::vector<Participant*> live();
     void close_seconds(std::int64_t now_unix_ms, double heartbeat_rate, bool all);
-    std::string make_payload(Participant& p, TimePoint now);
+    std::string make_payload(Participant& p, TimePoint now, std::size_t live);
     void fail_if_empty(TimePoint now);
 
     std::string id_;
@@ -210,6 +213,7 @@ private:
     std::string last_rate_error_;
 
     Fanout fanout_;
+    std::vector<Fanout> fanouts_;  // earlier stages
     std::set<std::string> fanout_waiting_;  // targets of the last stage command not yet acked
     TimePoint fanout_published_{};
 };
