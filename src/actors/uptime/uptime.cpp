@@ -346,7 +346,12 @@ void Uptime::start() {
     impl_->thread = std::thread([this] { run(); });
 }
 
-void Uptime::stop() { impl_->ioc.stop(); }
+void Uptime::stop() {
+    impl_->ioc.stop();
+    // Join (unless called from the actor's own thread) so that no result callback is still
+    // running when stop() returns: callers read what their callback collected right after.
+    if (impl_->thread.joinable() && std::this_thread::get_id() != impl_->thread.get_id()) impl_->thread.join();
+}
 
 UptimeStats Uptime::stats() const {
     std::lock_guard lock(impl_->stats_mutex);

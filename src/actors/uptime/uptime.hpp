@@ -89,7 +89,7 @@ public:
 
     void run();    // probes until stop(); returns after closing the sockets
     void start();  // run() on its own thread
-    void stop();   // thread-safe, idempotent
+    void stop();   // thread-safe, idempotent; joins the thread start() made (no callback runs after)
     [[nodiscard]] UptimeStats stats() const;  // thread-safe snapshot
 
     struct Impl;
