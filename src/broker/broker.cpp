@@ -163,7 +163,12 @@ struct Broker::Impl {
     }
 
     void publish(const std::vector<Outgoing>& out) {
-        for (const auto& o : out) publish(control::beacon_topic(o.command.target), wire::encode(o.command));
+        for (const auto& o : out) {
+            const std::string& t = o.command.target;
+            // "all" and "group:<name>" are topics as they are; a beacon id is "beacon:<id>".
+            bool broadcast = t == wire::kTargetAll || t.starts_with(wire::kTargetGroupPrefix);
+            publish(broadcast ? t : control::beacon_topic(t), wire::encode(o.command));
+        }
     }
 
     void reply(const std::string& routing_id, const std::string& frame) {
@@ -608,7 +613,9 @@ struct Broker::Impl {
             auto out = run->tick(now, unix_ms_now(), 0.0);
             publish(out);
             // Also straight to each participant, in case its PUB feed lags.
-            for (const auto& o : out) send_direct(o.command.target, {o});
+            for (const auto& o : out) {
+                if (registry.find(o.command.target) != nullptr) send_direct(o.command.target, {o});
+            }
             log->info("run {} stopped: broker shutting down", run->id());
         }
     }

@@ -11,7 +11,8 @@
 //                                     kind configure | prepare | start (payload: the beacon's
 //                                     run config TOML), stop, or rate (payload: "unlimited" or
 //                                     tx/s). Re-published every republish_interval.
-//            topic "group:<name>"     reserved for group-wide commands
+//            topic "all" | "group:<name>"  wire::Command kind stop, once when a run stops:
+//                                     every beacon the run could have reached stops
 //
 //   ROUTER broker.router (default tcp://127.0.0.1:5560). Frames [identity, wire frame].
 //     From beacons (their DEALER, see common/control/beacon_link.hpp):

@@ -194,6 +194,17 @@ void Run::enter(RunState s, TimePoint now, std::vector<Outgoing>* out) {
     }
     fanout_.targets = fanout_waiting_.size();
     if (s == RunState::kRunning) resplit(now, out);
+    if (s == RunState::kStopping) {
+        // Also once to everyone the run could have reached ("all", or its group): a beacon
+        // the broker no longer counts as a participant stops too.
+        wire::Command c;
+        c.run_id = id_;
+        c.seq = next_seq_();
+        c.target = scenario_.group.empty() ? std::string(wire::kTargetAll)
+                                           : std::string(wire::kTargetGroupPrefix) + scenario_.group;
+        c.kind = std::string(wire::command_kind::kStop);
+        out->push_back({c});
+    }
 }
 
 bool Run::stage_done() const {
@@ -355,6 +366,12 @@ void Run::stop(std::string reason, TimePoint now) {
     if (is_final(state_) || state_ == RunState::kStopping) return;
     reason_ = std::move(reason);
     stopped_by_operator_ = true;
+    if (started_pending_) {  // nothing was sent yet: nothing to stop
+        started_pending_ = false;
+        state_ = RunState::kStopped;
+        finished_ = now;
+        return;
+    }
     enter(RunState::kStopping, now, &pending_);
 }
 

@@ -6,7 +6,7 @@
 //   configuring  kind "configure", payload = the beacon's run config (scenario.hpp)
 //   preparing    kind "prepare",   same payload
 //   running      kind "start",     same payload; the run clock starts
-//   stopping     kind "stop"
+//   stopping     kind "stop" (and one stop to "all" or the scenario's group)
 //   completed | stopped | failed   (final)
 // A stage ends when every live participant has acknowledged its seq, or after the stage's
 // timeout (stragglers converge through the re-published desired state). Every command carries
@@ -56,7 +56,8 @@ struct RunOptions {
     std::vector<std::string> stats_sinks;           // beacon.stats.sinks in every payload
 };
 
-// One command to publish on topic "beacon:<target>".
+// One command to publish: on topic "beacon:<target>", or "all" / "group:<name>" when the target
+// is that.
 struct Outgoing {
     wire::Command command;
 };

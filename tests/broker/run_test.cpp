@@ -116,6 +116,8 @@ TEST(Run, StagesAdvanceOnAcksAndTheRunCompletes) {
     out = f.tick(f.t0 + 11s);
     EXPECT_EQ(f.run->state(), RunState::kStopping);
     EXPECT_EQ(Fixture::kinds(out), std::set<std::string>{"stop"});
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(out.back().command.target, "all") << "and once to everyone";
     EXPECT_EQ(f.run->reason(), "completed");
     f.ack_all(out, f.t0 + 11s);
     f.tick(f.t0 + 11s);
@@ -322,6 +324,11 @@ TEST(Run, GroupAndCountLimitParticipants) {
     EXPECT_TRUE(f.run->add(beacon("eu1", {"eu"}), f.t0));
     EXPECT_TRUE(f.run->add(beacon("eu2", {"eu", "x"}), f.t0));
     EXPECT_FALSE(f.run->add(beacon("eu3", {"eu"}), f.t0)) << "count reached";
+    f.tick(f.t0);
+    f.run->stop("test", f.t0);
+    auto out = f.tick(f.t0);
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out.back().command.target, "group:eu") << "a group run's broadcast stop reaches its group";
 }
 
 TEST(Run, NoBeaconsFailsAtOnce) {
