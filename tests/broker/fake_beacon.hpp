@@ -108,6 +108,9 @@ public:
             log ? log : spdlog::default_logger());
     }
 
+    // The link first: its callbacks use the members below until it is gone.
+    ~FakeBeacon() { link_.reset(); }
+
     std::vector<wire::Command> commands() {
         std::lock_guard l(mu_);
         return commands_;

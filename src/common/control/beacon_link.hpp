@@ -35,8 +35,9 @@
 //
 // Threads: the link runs its own thread (a CZMQ zactor). The callbacks are called on that
 // thread, one at a time, and must not block for long: a beacon on an Asio io_context posts
-// the work (asio::post(io, ...)). Every public method is thread-safe and may also be called
-// from inside a callback.
+// the work (asio::post(io, ...)). They may run until the destructor returns, so whatever they
+// use must outlive the link (destroy the link first). Every public method is thread-safe and
+// may also be called from inside a callback.
 //
 //   BeaconLink link(cfg, {
 //       .on_command = [&](const wire::Command& c) { asio::post(io, [&, c] { handle(c); }); },
