@@ -34,6 +34,7 @@ if [ -f "$here/src/actors/collector/meson.build" ]; then
   targets+=(src/actors/collector/bts-collector)
   have_collector=1
 fi
+echo "local-run: building ${targets[*]##*/} in $build"
 ninja -C "$build" "${targets[@]}" >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bts-local-run.XXXXXX")

@@ -84,9 +84,7 @@ BrokerConfig BrokerConfig::from_toml(const util::TomlDoc& doc) {
 
 void BrokerConfig::validate() const {
     using util::check_config;
-    auto endpoint_ok = [](const std::string& e) {
-        return e.starts_with("tcp://") || e.starts_with("ipc://") || e.starts_with("inproc://");
-    };
+    const auto endpoint_ok = [](const std::string& e) { return control::is_zmq_endpoint(e); };
     check_config(endpoint_ok(router), "broker.router", "\"" + router + "\": expected a ZeroMQ endpoint");
     check_config(endpoint_ok(pub), "broker.pub", "\"" + pub + "\": expected a ZeroMQ endpoint");
     check_config(router != pub || router.ends_with(":0") || router.ends_with(":*"), "broker.pub",

@@ -57,9 +57,7 @@ std::string BeaconLinkConfig::pub_endpoint() const {
 
 void BeaconLinkConfig::validate() const {
     using util::check_config;
-    auto endpoint_ok = [](const std::string& e) {
-        return e.starts_with("tcp://") || e.starts_with("ipc://") || e.starts_with("inproc://");
-    };
+    const auto endpoint_ok = [](const std::string& e) { return control::is_zmq_endpoint(e); };
     check_config(endpoint_ok(broker), "broker.router",
                  "\"" + broker + "\": expected a ZeroMQ endpoint such as tcp://host:5560");
     check_config(endpoint_ok(pub_endpoint()), "broker.pub",

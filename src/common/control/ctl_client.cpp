@@ -19,9 +19,7 @@ using std::chrono::milliseconds;
 
 void CtlClientConfig::validate() const {
     using util::check_config;
-    check_config(broker.starts_with("tcp://") || broker.starts_with("ipc://") ||
-                     broker.starts_with("inproc://"),
-                 "ctl.broker", "\"" + broker + "\": expected a ZeroMQ endpoint such as tcp://host:5560");
+    check_config(is_zmq_endpoint(broker), "ctl.broker", "\"" + broker + "\": expected a ZeroMQ endpoint such as tcp://host:5560");
     check_config(cert.empty() == broker_key.empty(), cert.empty() ? "ctl.cert" : "ctl.broker_key",
                  "CURVE needs both this client's secret certificate and the broker's public key");
     if (auto refused = check_plaintext(broker, !cert.empty(), insecure)) {

@@ -164,6 +164,10 @@ Authenticator::~Authenticator() {
     if (actor_ != nullptr) zactor_destroy(&actor_);
 }
 
+bool is_zmq_endpoint(std::string_view e) {
+    return e.starts_with("tcp://") || e.starts_with("ipc://") || e.starts_with("inproc://");
+}
+
 bool is_loopback_endpoint(std::string_view endpoint) {
     if (endpoint.starts_with("ipc://") || endpoint.starts_with("inproc://")) return true;
     if (!endpoint.starts_with("tcp://")) return false;

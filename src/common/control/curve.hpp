@@ -81,6 +81,9 @@ private:
     zactor_t* actor_ = nullptr;
 };
 
+// tcp://, ipc:// or inproc:// (what the control channel's sockets accept in configs).
+[[nodiscard]] bool is_zmq_endpoint(std::string_view endpoint);
+
 // True for ipc:// and inproc:// endpoints and for tcp:// endpoints on a loopback address
 // (127.0.0.0/8, ::1, "localhost"). "tcp://*:5560" (all interfaces) is not loopback.
 [[nodiscard]] bool is_loopback_endpoint(std::string_view endpoint);

@@ -214,7 +214,8 @@ private:
             }
             json st;
             try {
-                st = call("status", json{{"since", since}});
+                // Failed beacons are listed even without detail: enough for the summary.
+                st = call("status", json{{"since", since}, {"detail", false}});
                 misses = 0;
             } catch (const Failure& f) {
                 if (f.code != kUnreachable || ++misses >= 3) throw;
