@@ -4,7 +4,8 @@
 # progress, then the summary) and stops everything it started, whatever happens.
 #
 # Usage: scripts/local-run.sh [--scenario NAME|FILE] [--duration 30s] [--beacons 3] [--keep]
-#   BUILD=DIR selects the build directory (default: build/, set up by scripts/setup.sh).
+#   BUILD=DIR selects the build directory (default: build/, set up by scripts/setup.sh);
+#   LOCAL_RUN_NO_BUILD=1 skips building.
 #   --keep leaves the work directory (logs, certificates, the collector's store) in place.
 # Exit code: bts-ctl's (0 success, 1 the run failed, 2 bad scenario, 3 broker unreachable).
 set -euo pipefail
@@ -34,8 +35,10 @@ if [ -f "$here/src/actors/collector/meson.build" ]; then
   targets+=(src/actors/collector/bts-collector)
   have_collector=1
 fi
-echo "local-run: building ${targets[*]##*/} in $build"
-ninja -C "$build" "${targets[@]}" >/dev/null
+if [ -z "${LOCAL_RUN_NO_BUILD:-}" ]; then  # set by the test suite, which has built already
+  echo "local-run: building ${targets[*]##*/} in $build"
+  ninja -C "$build" "${targets[@]}" >/dev/null
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bts-local-run.XXXXXX")
 pids=()
