@@ -54,7 +54,8 @@
 //
 // Threads: the broker runs in its own thread (a CZMQ zactor); the object is its handle. The
 // destructor stops an active run (stop commands go out before the sockets close), then ends
-// the thread.
+// the thread. With CURVE, at most one broker per process: ZAP (zauth) is per process.
+// Sockets use CZMQ's process-wide ZeroMQ context.
 #pragma once
 
 #include "common/util/config.hpp"
