@@ -1,5 +1,5 @@
 // Elasticsearch emulator for tests: a POSIX-socket HTTP/1.1 server (thread per connection)
-// implementing _bulk, templates, _count and a small _search, with fault injection.
+// implementing what bts-stress and bitshares-core's ES plugins send, with fault injection.
 #include "es_emulator.hpp"
 
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -98,9 +99,32 @@ std::string url_decode(std::string_view s) {
     return out;
 }
 
+// Query parameter `key` of "a=1&b=2", decoded; nullopt if absent.
+std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+    for (const auto& pair : split(query, '&')) {
+        auto eq = pair.find('=');
+        if (pair.substr(0, eq) != key) continue;
+        if (eq == std::string::npos) return std::string();
+        std::string raw = pair.substr(eq + 1);
+        std::replace(raw.begin(), raw.end(), '+', ' ');
+        return url_decode(raw);
+    }
+    return std::nullopt;
+}
+
+bool flag_param(std::string_view query, std::string_view key) {
+    auto v = query_param(query, key);
+    return v && (v->empty() || *v == "true");
+}
+
 // Value at a dotted path of a _source (also accepts literal dotted keys, as ES does).
 const json* lookup(const json& doc, std::string_view path) {
     if (!doc.is_object()) return nullptr;
+    // "<field>.keyword": the keyword sub-field dynamic mapping adds to every string.
+    if (path.size() > 8 && path.ends_with(".keyword")) {
+        if (const json* v = lookup(doc, path.substr(0, path.size() - 8)); v && (v->is_string() || v->is_array()))
+            return v;
+    }
     auto it = doc.find(std::string(path));
     if (it != doc.end()) return &*it;
     for (std::size_t dot = path.find('.'); dot != std::string_view::npos; dot = path.find('.', dot + 1)) {
@@ -311,6 +335,153 @@ private:
     bool root_ = false;
 };
 
+// A Lucene query_string of the shapes bitshares-core's plugin sends ("account_history.account:
+// 1.2.17 AND operation_id_num: [0 TO 40]"): field:value, field:"phrase", field:[a TO b] / {a TO b}
+// (any mix of brackets, * open), field:pre*, AND/OR/NOT/&&/||/!, parentheses; terms without an
+// operator are OR'ed (default_operator). A term without a field → std::invalid_argument.
+class QueryString {
+public:
+    explicit QueryString(const std::string& text) {
+        tokenize(text);
+        pos_ = 0;
+        if (tokens_.empty()) throw std::invalid_argument("query_string: empty query");
+    }
+
+    bool matches(const std::string& id, const json& doc) {
+        pos_ = 0;
+        bool r = parse_or(id, doc);
+        if (pos_ != tokens_.size()) throw std::invalid_argument("query_string: unexpected [" + tokens_[pos_] + "]");
+        return r;
+    }
+
+private:
+    void tokenize(const std::string& t) {
+        std::size_t i = 0;
+        while (i < t.size()) {
+            char c = t[i];
+            if (std::isspace(static_cast<unsigned char>(c))) {
+                ++i;
+            } else if (c == '(' || c == ')') {
+                tokens_.emplace_back(1, c);
+                ++i;
+            } else if (c == '"') {
+                auto end = t.find('"', i + 1);
+                if (end == std::string::npos) throw std::invalid_argument("query_string: unterminated quote");
+                tokens_.push_back(t.substr(i, end - i + 1));
+                i = end + 1;
+            } else if (c == '[' || c == '{') {
+                auto end = t.find_first_of("]}", i);
+                if (end == std::string::npos) throw std::invalid_argument("query_string: unterminated range");
+                tokens_.push_back(t.substr(i, end - i + 1));
+                i = end + 1;
+            } else {
+                std::size_t j = i;
+                while (j < t.size() && !std::isspace(static_cast<unsigned char>(t[j])) && t[j] != '(' && t[j] != ')' &&
+                       t[j] != ':')
+                    ++j;
+                if (j < t.size() && t[j] == ':') ++j;  // "field:" is its own token
+                tokens_.push_back(t.substr(i, j - i));
+                i = j;
+            }
+        }
+    }
+    bool at(const char* a, const char* b = nullptr) const {
+        return pos_ < tokens_.size() && (tokens_[pos_] == a || (b && tokens_[pos_] == b));
+    }
+    bool parse_or(const std::string& id, const json& doc) {
+        bool r = parse_and(id, doc);
+        while (pos_ < tokens_.size() && !at(")")) {
+            if (at("OR", "||")) ++pos_;
+            r = parse_and(id, doc) || r;  // evaluate both: the parser must consume every token
+        }
+        return r;
+    }
+    bool parse_and(const std::string& id, const json& doc) {
+        bool r = parse_unary(id, doc);
+        while (at("AND", "&&")) {
+            ++pos_;
+            r = parse_unary(id, doc) && r;
+        }
+        return r;
+    }
+    bool parse_unary(const std::string& id, const json& doc) {
+        if (pos_ >= tokens_.size()) throw std::invalid_argument("query_string: incomplete query");
+        if (at("NOT", "!")) {
+            ++pos_;
+            return !parse_unary(id, doc);
+        }
+        if (at("(")) {
+            ++pos_;
+            bool r = parse_or(id, doc);
+            if (!at(")")) throw std::invalid_argument("query_string: missing )");
+            ++pos_;
+            return r;
+        }
+        std::string field = tokens_[pos_++];
+        if (field.empty() || field.back() != ':' || pos_ >= tokens_.size())
+            throw std::invalid_argument("query_string: [" + field + "] has no field (default_field is not emulated)");
+        field.pop_back();
+        return term(field, tokens_[pos_++], id, doc);
+    }
+    static json as_value(const std::string& s) {
+        char* end = nullptr;
+        double d = std::strtod(s.c_str(), &end);
+        if (!s.empty() && end && *end == '\0') return d;
+        return s;
+    }
+    static int cmp(const json& a, const json& b) {
+        if (a.is_number() && b.is_number()) {
+            double x = a.get<double>(), y = b.get<double>();
+            return x < y ? -1 : x > y ? 1 : 0;
+        }
+        std::string x = a.is_string() ? a.get<std::string>() : a.dump();
+        std::string y = b.is_string() ? b.get<std::string>() : b.dump();
+        return x.compare(y) < 0 ? -1 : x == y ? 0 : 1;
+    }
+    static bool one(const std::string& value, const json& v) {
+        if (value.size() >= 2 && (value[0] == '[' || value[0] == '{')) {
+            std::string inner = value.substr(1, value.size() - 2);
+            auto to = inner.find(" TO ");
+            if (to == std::string::npos) throw std::invalid_argument("query_string: range without TO");
+            auto trim = [](std::string x) {
+                x.erase(0, x.find_first_not_of(' '));
+                x.erase(x.find_last_not_of(' ') + 1);
+                return x;
+            };
+            std::string lo = trim(inner.substr(0, to)), hi = trim(inner.substr(to + 4));
+            bool lo_incl = value[0] == '[', hi_incl = value.back() == ']';
+            if (lo != "*") {
+                int c = cmp(v, as_value(lo));
+                if (c < 0 || (c == 0 && !lo_incl)) return false;
+            }
+            if (hi != "*") {
+                int c = cmp(v, as_value(hi));
+                if (c > 0 || (c == 0 && !hi_incl)) return false;
+            }
+            return true;
+        }
+        std::string text = value;
+        if (text.size() >= 2 && text.front() == '"') text = text.substr(1, text.size() - 2);
+        std::string have = v.is_string() ? v.get<std::string>() : v.dump();
+        if (value.front() != '"' && text.find('*') != std::string::npos) return glob_match(text, have);
+        return have == text || (v.is_number() && as_value(text).is_number() && cmp(v, as_value(text)) == 0);
+    }
+    static bool term(const std::string& field, const std::string& value, const std::string& id, const json& doc) {
+        if (field == "_id") return one(value, json(id));
+        const json* v = lookup(doc, field);
+        if (!v) return false;
+        if (v->is_array()) {
+            for (const auto& e : *v)
+                if (one(value, e)) return true;
+            return false;
+        }
+        return one(value, *v);
+    }
+
+    std::vector<std::string> tokens_;
+    std::size_t pos_ = 0;
+};
+
 struct EsEmulator::Impl {
     Options opt;
     int listen_fd = -1;
@@ -330,7 +501,16 @@ struct EsEmulator::Impl {
         {"items_updated", 0}, {"items_conflict", 0}, {"items_429", 0},      {"items_503", 0},
         {"items_400", 0},     {"items_rejected", 0}, {"refused_connections", 0},
         {"unavailable", 0},   {"dropped", 0},        {"stalled", 0},        {"bulk_429", 0},
-        {"unauthorized", 0},  {"connections", 0}};
+        {"unauthorized", 0},  {"connections", 0},        {"items_deleted", 0},  {"items_not_found", 0}};
+    std::vector<std::string> received_log;  // "METHOD target" outside /_emulator/
+    std::map<std::string, json> ilm_policies;
+    json cluster_settings = {{"persistent", json::object()}, {"transient", json::object()}};
+
+    int major_version() const { return std::atoi(opt.version.c_str()); }
+    static std::string version_type_of(const json& meta) {
+        return meta.contains("version_type") && meta["version_type"].is_string() ? meta["version_type"].get<std::string>()
+                                                                                  : "internal";
+    }
 
     std::mutex conn_mu;
     std::list<std::pair<int, std::thread>> conns;
@@ -531,6 +711,12 @@ struct EsEmulator::Impl {
             return false;
         }
         if (kind == "exists") return lookup(doc, body.value("field", "")) != nullptr;
+        if (kind == "query_string") {
+            if (!body.is_object() || !body.contains("query") || !body["query"].is_string())
+                throw std::invalid_argument("[query_string] requires a string [query]");
+            QueryString qs(body["query"].get<std::string>());
+            return qs.matches(id, doc);
+        }
         if (kind == "range") {
             const std::string field = body.begin().key();
             const json& r = body.begin().value();
@@ -593,6 +779,27 @@ struct EsEmulator::Impl {
 
     // ---- handlers ----------------------------------------------------------------------------
 
+    // The index mapping rebuilt from its flattened fields: {"properties": {...}} (+ dynamic_templates).
+    static json mapping_of(const Index& ix) {
+        json root = {{"properties", json::object()}};
+        for (const auto& [path, type] : ix.fields) {  // std::map: a parent precedes its children
+            json* node = &root;
+            auto segs = split(path, '.');
+            for (std::size_t i = 0; i + 1 < segs.size(); ++i) {
+                json& props = (*node)["properties"];
+                if (!props.contains(segs[i])) props[segs[i]] = json::object();
+                node = &props[segs[i]];
+            }
+            json& leaf = (*node)["properties"][segs.back()];
+            if (!leaf.is_object()) leaf = json::object();
+            if (type != "object") leaf["type"] = type;
+            if (type == "text") leaf["fields"] = {{"keyword", {{"type", "keyword"}, {"ignore_above", 256}}}};
+            if (ix.disabled.count(path)) leaf["enabled"] = false;
+        }
+        if (!ix.dynamic_templates.empty()) root["dynamic_templates"] = ix.dynamic_templates;
+        return root;
+    }
+
     HttpReply handle_bulk(const HttpRequest& req, const std::string& default_index, const EsFaultPhase* fault) {
         auto ct = req.headers.count("content-type") ? req.headers.at("content-type") : "";
         if (ct.rfind("application/json", 0) != 0 && ct.rfind("application/x-ndjson", 0) != 0)
@@ -639,6 +846,20 @@ struct EsEmulator::Impl {
                                            "Malformed action/metadata line [" + std::to_string(line_no) +
                                                "], expected one of [create, delete, index, update] but found [" +
                                                op.action + "]"));
+            if (!op.meta.is_object())
+                return reply(400, es_error(400, "illegal_argument_exception",
+                                           "Malformed action/metadata line [" + std::to_string(line_no) +
+                                               "], expected START_OBJECT but found [" + op.meta.type_name() + "]"));
+            static const std::set<std::string> kMetaKeys = {
+                "_index",  "_id",           "routing",          "version", "version_type",      "if_seq_no",
+                "pipeline", "if_primary_term", "retry_on_conflict", "_source", "require_alias", "dynamic_templates",
+                "require_data_stream", "op_type"};
+            for (auto k = op.meta.begin(); k != op.meta.end(); ++k) {
+                if (kMetaKeys.count(k.key()) || (k.key() == "_type" && major_version() < 8)) continue;
+                return reply(400, es_error(400, "illegal_argument_exception",
+                                           "Action/metadata line [" + std::to_string(line_no) +
+                                               "] contains an unknown parameter [" + k.key() + "]"));
+            }
             if (op.action != "delete") {
                 std::string_view src;
                 if (!next_line(src))
@@ -699,6 +920,16 @@ struct EsEmulator::Impl {
                 push_item(op.action, r);
                 continue;
             }
+            if (op.action == "delete" && !indices.count(index) && version_type_of(op.meta) == "internal") {
+                // ES does not auto-create an index for a delete (TransportBulkAction), so the item fails.
+                item_error(404, "index_not_found_exception", "no such index [" + index + "]");
+                r["error"]["resource.type"] = "index_expression";
+                r["error"]["resource.id"] = index;
+                r["error"]["index_uuid"] = "_na_";
+                bump("items_rejected");
+                push_item(op.action, r);
+                continue;
+            }
             Index& ix = index_locked(index);
             r["_index"] = index;
             if (id.empty()) {
@@ -714,16 +945,22 @@ struct EsEmulator::Impl {
             }
             auto existing = ix.docs.find(id);
             if (op.action == "delete") {
+                // Both outcomes take a sequence number; "not_found" is not an error (errors stays false).
                 if (existing == ix.docs.end()) {
+                    r["_version"] = 1;
                     r["result"] = "not_found";
-                    r["status"] = 404;
+                    bump("items_not_found");
                 } else {
                     r["_version"] = existing->second.version + 1;
                     ix.docs.erase(existing);
                     ix.order.erase(std::find(ix.order.begin(), ix.order.end(), id));
                     r["result"] = "deleted";
-                    r["status"] = 200;
+                    bump("items_deleted");
                 }
+                r["_shards"] = {{"total", 1}, {"successful", 1}, {"failed", 0}};
+                r["_seq_no"] = ix.next_seq++;
+                r["_primary_term"] = 1;
+                r["status"] = r["result"] == "deleted" ? 200 : 404;
                 push_item(op.action, r);
                 continue;
             }
@@ -790,11 +1027,39 @@ struct EsEmulator::Impl {
         return HttpReply{200, std::string("{\"errors\":") + (errors ? "true" : "false") + ",\"took\":1,\"items\":[" + items + "]}", {}};
     }
 
+    // ?q=, ?size=, ?from= of a URI search folded into the body (as ES does).
+    static json uri_search(json q, const std::string& query) {
+        if (!q.is_object()) q = json::object();
+        if (auto v = query_param(query, "q")) q["query"] = {{"query_string", {{"query", *v}}}};
+        for (const char* k : {"size", "from"})
+            if (auto v = query_param(query, k)) {
+                char* end = nullptr;
+                long n = std::strtol(v->c_str(), &end, 10);
+                if (v->empty() || *end != '\0' || n < 0)
+                    throw std::invalid_argument(std::string("Failed to parse int parameter [") + k + "] with value [" +
+                                                *v + "]");
+                q[k] = n;
+            }
+        return q;
+    }
+
+    json search_json(const std::string& pattern, const json& q, int* status) {
+        HttpReply r = handle_search(pattern, q, false);
+        *status = r.status;
+        return json::parse(r.body);
+    }
+
     HttpReply handle_search(const std::string& pattern, const json& q, bool count_only) {
+        if (resolve_locked(pattern).empty() && pattern.find('*') == std::string::npos && pattern != "_all")
+            return reply(404, es_error(404, "index_not_found_exception", "no such index [" + pattern + "]"));
         auto hits = query_locked(pattern, q);
         if (count_only)
             return reply(200, {{"count", hits.size()},
                                {"_shards", {{"total", 1}, {"successful", 1}, {"skipped", 0}, {"failed", 0}}}});
+        if (q.contains("size") && !q["size"].is_number_unsigned())
+            return reply(400, es_error(400, "illegal_argument_exception", "[size] parameter cannot be negative"));
+        if (q.contains("from") && !q["from"].is_number_unsigned())
+            return reply(400, es_error(400, "illegal_argument_exception", "[from] parameter cannot be negative"));
         std::size_t size = q.value("size", 10), from = q.value("from", 0);
         if (size + from > 10000)
             return reply(400, es_error(400, "illegal_argument_exception",
@@ -825,8 +1090,37 @@ struct EsEmulator::Impl {
         if (!aggs_in.empty()) {
             json aggs = json::object();
             for (auto it = aggs_in.begin(); it != aggs_in.end(); ++it) {
+                if (!it.value().is_object() || it.value().empty() || !it.value().begin().value().is_object())
+                    return reply(400, es_error(400, "parsing_exception", "Expected [START_OBJECT] under [" + it.key() + "]"));
                 const std::string kind = it.value().begin().key();
-                const std::string field = it.value().begin().value().value("field", "");
+                const json& params = it.value().begin().value();
+                const std::string field = params.value("field", "");
+                if (kind == "terms") {
+                    std::map<std::string, std::pair<json, std::size_t>> counts;
+                    for (const auto& h : hits) {
+                        const json* v = lookup(h.source, field);
+                        if (!v || v->is_null()) continue;
+                        for (const auto& e : v->is_array() ? *v : json::array({*v}))
+                            if (!e.is_object()) {
+                                auto& c = counts[e.dump()];
+                                c.first = e;
+                                ++c.second;
+                            }
+                    }
+                    std::vector<std::pair<json, std::size_t>> sorted;
+                    for (auto& [k, c] : counts) sorted.push_back(c);
+                    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+                    std::size_t n = params.value("size", 10), other = 0;
+                    json buckets = json::array();
+                    for (std::size_t i = 0; i < sorted.size(); ++i) {
+                        if (i < n)
+                            buckets.push_back({{"key", sorted[i].first}, {"doc_count", sorted[i].second}});
+                        else
+                            other += sorted[i].second;
+                    }
+                    aggs[it.key()] = {{"doc_count_error_upper_bound", 0}, {"sum_other_doc_count", other}, {"buckets", buckets}};
+                    continue;
+                }
                 double sum = 0, mn = 0, mx = 0;
                 std::size_t n = 0;
                 std::set<std::string> distinct;
@@ -865,19 +1159,187 @@ struct EsEmulator::Impl {
         const auto parts = split(req.path.size() > 1 ? req.path.substr(1) : "", '/');
         const std::string& m = req.method;
         json body;
-        if (!req.body.empty() && !(parts.size() >= 1 && parts.back() == "_bulk")) {
+        const bool ndjson = !parts.empty() && (parts.back() == "_bulk" || parts.back() == "_msearch");
+        if (!req.body.empty() && !ndjson) {
             body = json::parse(req.body, nullptr, false);
             if (body.is_discarded())
                 return reply(400, es_error(400, "parsing_exception", "request body is not valid JSON"));
         }
+        const bool v8 = major_version() >= 8;
         if (req.path == "/" || req.path.empty()) {
             return reply(200, {{"name", "es-emulator"},
                                {"cluster_name", "bts-emulator"},
-                               {"cluster_uuid", "emulator"},
-                               {"version", {{"number", "8.13.0"}, {"build_flavor", "default"},
-                                            {"lucene_version", "9.10.0"},
-                                            {"minimum_wire_compatibility_version", "7.17.0"}}},
+                               {"cluster_uuid", "ZW11bGF0b3ItY2x1c3Rlcg"},
+                               {"version", {{"number", opt.version},
+                                            {"build_flavor", "default"},
+                                            {"build_type", "deb"},
+                                            {"build_hash", "emulator"},
+                                            {"build_date", "2024-03-22T03:35:46.757803203Z"},
+                                            {"build_snapshot", false},
+                                            {"lucene_version", v8 ? "9.10.0" : "8.11.1"},
+                                            {"minimum_wire_compatibility_version", v8 ? "7.17.0" : "6.8.0"},
+                                            {"minimum_index_compatibility_version", v8 ? "7.0.0" : "6.0.0-beta1"}}},
                                {"tagline", "You Know, for Search"}});
+        }
+        if (parts[0] == "_nodes" && (m == "GET" || m == "HEAD")) {
+            // bitshares-core's check_status(): any non-empty body means "up".
+            return reply(200, {{"_nodes", {{"total", 1}, {"successful", 1}, {"failed", 0}}},
+                               {"cluster_name", "bts-emulator"},
+                               {"nodes",
+                                {{"ZW11bGF0b3Itbm9kZQ",
+                                  {{"name", "es-emulator"},
+                                   {"transport_address", "127.0.0.1:9300"},
+                                   {"host", "127.0.0.1"},
+                                   {"ip", "127.0.0.1"},
+                                   {"version", opt.version},
+                                   {"build_flavor", "default"},
+                                   {"build_type", "deb"},
+                                   {"build_hash", "emulator"},
+                                   {"roles", json::array({"data", "ingest", "master"})},
+                                   {"attributes", json::object()}}}}}});
+        }
+        if (parts[0] == "_cluster" && parts.size() == 2 && parts[1] == "settings") {
+            if (m == "PUT") {
+                if (!body.is_object()) return reply(400, es_error(400, "action_request_validation_exception",
+                                                                  "Validation Failed: 1: no settings to update;"));
+                for (const char* scope : {"persistent", "transient"})
+                    if (body.contains(scope) && body[scope].is_object())
+                        for (auto it = body[scope].begin(); it != body[scope].end(); ++it)
+                            cluster_settings[scope][it.key()] = it.value();
+                json out = cluster_settings;
+                out["acknowledged"] = true;
+                return reply(200, out);
+            }
+            json out = cluster_settings;
+            if (flag_param(req.query, "include_defaults")) {
+                json d = {{"cluster.routing.allocation.disk.threshold_enabled", "true"},
+                          {"cluster.routing.allocation.disk.watermark.low", "85%"},
+                          {"cluster.routing.allocation.disk.watermark.high", "90%"},
+                          {"cluster.routing.allocation.disk.watermark.flood_stage", "95%"}};
+                if (!flag_param(req.query, "flat_settings"))
+                    d = {{"cluster",
+                          {{"routing",
+                            {{"allocation",
+                              {{"disk",
+                                {{"threshold_enabled", "true"},
+                                 {"watermark", {{"low", "85%"}, {"high", "90%"}, {"flood_stage", "95%"}}}}}}}}}}}};
+                out["defaults"] = d;
+            }
+            return reply(200, out);
+        }
+        if (parts[0] == "_cat" && parts.size() >= 2 && (m == "GET" || m == "HEAD")) {
+            const bool as_json = query_param(req.query, "format").value_or("") == "json";
+            json rows = json::array();
+            if (parts[1] == "indices") {
+                auto found = parts.size() >= 3 ? resolve_locked(url_decode(parts[2])) : resolve_locked("*");
+                for (Index* ix : found) {
+                    std::size_t bytes = 0;
+                    for (const auto& [id, d] : ix->docs) bytes += d.text.size() + id.size();
+                    rows.push_back({{"health", "green"}, {"status", "open"}, {"index", ix->name}, {"uuid", ix->uuid},
+                                    {"pri", "1"}, {"rep", "0"}, {"docs.count", std::to_string(ix->docs.size())},
+                                    {"docs.deleted", "0"}, {"store.size", std::to_string(bytes) + "b"},
+                                    {"pri.store.size", std::to_string(bytes) + "b"}});
+                }
+            } else if (parts[1] == "allocation") {
+                rows.push_back({{"shards", std::to_string(indices.size())}, {"disk.indices", "1mb"},
+                                {"disk.used", std::to_string(opt.disk_percent) + "gb"},
+                                {"disk.avail", std::to_string(100 - opt.disk_percent) + "gb"}, {"disk.total", "100gb"},
+                                {"disk.percent", std::to_string(opt.disk_percent)}, {"host", "127.0.0.1"},
+                                {"ip", "127.0.0.1"}, {"node", "es-emulator"}});
+            } else {
+                return reply(400, es_error(400, "illegal_argument_exception",
+                                           "_cat/" + parts[1] + " is not supported by the emulator"));
+            }
+            if (as_json) return reply(200, rows);
+            HttpReply r{200, "", {}};
+            for (const auto& row : rows) {
+                std::string line;
+                for (auto it = row.begin(); it != row.end(); ++it) line += (line.empty() ? "" : " ") + it->get<std::string>();
+                r.body += line + "\n";
+            }
+            r.headers.emplace_back("content-type", "text/plain; charset=UTF-8");
+            return r;
+        }
+        if (parts[0] == "_ilm" && parts.size() == 3 && parts[1] == "policy") {
+            const std::string name = url_decode(parts[2]);
+            if (m == "PUT") {
+                if (!body.is_object() || !body.contains("policy") || !body["policy"].is_object())
+                    return reply(400, es_error(400, "parse_exception", "request body is required"));
+                auto& slot = ilm_policies[name];
+                long version = slot.is_object() ? slot.value("version", 0L) + 1 : 1;
+                slot = {{"version", version}, {"modified_date", "2026-01-01T00:00:00.000Z"}, {"policy", body["policy"]}};
+                return reply(200, {{"acknowledged", true}});
+            }
+            if (!ilm_policies.count(name))
+                return reply(404, es_error(404, "resource_not_found_exception", "Lifecycle policy not found: " + name));
+            if (m == "DELETE") {
+                ilm_policies.erase(name);
+                return reply(200, {{"acknowledged", true}});
+            }
+            return reply(200, {{name, ilm_policies[name]}});
+        }
+        if (parts[0] == "_index_template" && parts.size() == 1 && m == "GET") {
+            json list = json::array();
+            for (const auto& [name, t] : templates) list.push_back({{"name", name}, {"index_template", t}});
+            return reply(200, {{"index_templates", list}});
+        }
+        if (parts.back() == "_msearch" && parts.size() <= 2 && (m == "GET" || m == "POST")) {
+            if (req.body.empty() || req.body.back() != '\n')
+                return reply(400, es_error(400, "illegal_argument_exception",
+                                           "The msearch request must be terminated by a newline [\\n]"));
+            json responses = json::array();
+            auto lines = split(req.body, '\n');
+            lines.pop_back();
+            if (lines.size() % 2 != 0)
+                return reply(400, es_error(400, "illegal_argument_exception", "msearch: a header without a body"));
+            for (std::size_t i = 0; i + 1 < lines.size(); i += 2) {
+                json head = json::parse(lines[i], nullptr, false), sbody = json::parse(lines[i + 1], nullptr, false);
+                if (head.is_discarded() || sbody.is_discarded() || !head.is_object())
+                    return reply(400, es_error(400, "parsing_exception", "msearch: malformed line " + std::to_string(i + 1)));
+                std::string pattern = parts.size() == 2 ? url_decode(parts[0]) : "*";
+                if (head.contains("index"))
+                    pattern = head["index"].is_array() ? head["index"][0].get<std::string>() : head["index"].get<std::string>();
+                int status = 200;
+                json one;
+                try {
+                    one = search_json(pattern, sbody, &status);
+                } catch (const std::exception& e) {
+                    status = 400;
+                    one = es_error(400, "parsing_exception", e.what());
+                }
+                one["status"] = status;
+                responses.push_back(one);
+            }
+            return reply(200, {{"took", 1}, {"responses", responses}});
+        }
+        if (parts.size() == 2 && parts[1] == "_delete_by_query" && m == "POST") {
+            auto found = resolve_locked(url_decode(parts[0]));
+            if (found.empty())
+                return reply(404, es_error(404, "index_not_found_exception", "no such index [" + parts[0] + "]"));
+            std::size_t deleted = 0;
+            try {
+                for (const auto& h : query_locked(url_decode(parts[0]), body)) {
+                    std::string id = *h.id;
+                    h.index->docs.erase(id);
+                    h.index->order.erase(std::find(h.index->order.begin(), h.index->order.end(), id));
+                    ++deleted;
+                }
+            } catch (const std::exception& e) {
+                return reply(400, es_error(400, "parsing_exception", e.what()));
+            }
+            return reply(200, {{"took", 1}, {"timed_out", false}, {"total", deleted}, {"deleted", deleted},
+                               {"batches", deleted ? 1 : 0}, {"version_conflicts", 0}, {"noops", 0},
+                               {"retries", {{"bulk", 0}, {"search", 0}}}, {"throttled_millis", 0},
+                               {"requests_per_second", -1.0}, {"throttled_until_millis", 0},
+                               {"failures", json::array()}});
+        }
+        if (parts.size() == 2 && parts[1] == "_mapping" && (m == "GET" || m == "HEAD")) {
+            auto found = resolve_locked(url_decode(parts[0]));
+            if (found.empty())
+                return reply(404, es_error(404, "index_not_found_exception", "no such index [" + parts[0] + "]"));
+            json out = json::object();
+            for (Index* ix : found) out[ix->name] = {{"mappings", mapping_of(*ix)}};
+            return reply(200, out);
         }
         if (parts[0] == "_cluster" && parts.size() == 2 && parts[1] == "health")
             return reply(200, {{"cluster_name", "bts-emulator"}, {"status", "green"}, {"timed_out", false},
@@ -909,9 +1371,9 @@ struct EsEmulator::Impl {
         if (parts.back() == "_refresh") return reply(200, {{"_shards", {{"total", 1}, {"successful", 1}, {"failed", 0}}}});
         try {
             if (parts.size() == 2 && (parts[1] == "_count" || parts[1] == "_search") && (m == "GET" || m == "POST"))
-                return handle_search(url_decode(parts[0]), body, parts[1] == "_count");
+                return handle_search(url_decode(parts[0]), uri_search(body, req.query), parts[1] == "_count");
             if (parts.size() == 1 && (parts[0] == "_count" || parts[0] == "_search"))
-                return handle_search("*", body, parts[0] == "_count");
+                return handle_search("*", uri_search(body, req.query), parts[0] == "_count");
         } catch (const std::exception& e) {
             return reply(400, es_error(400, "parsing_exception", e.what()));
         }
@@ -945,6 +1407,10 @@ struct EsEmulator::Impl {
         bump("requests");
         if (req.path.rfind("/_emulator/", 0) == 0) {
             if (req.path == "/_emulator/stats") return reply(200, counters_json());
+            if (req.path == "/_emulator/requests") {
+                if (req.method == "DELETE") received_log.clear();
+                return reply(200, received_log);
+            }
             if (req.path == "/_emulator/faults") {
                 if (req.method == "POST" || req.method == "PUT") {
                     json b = json::parse(req.body, nullptr, false);
@@ -971,6 +1437,8 @@ struct EsEmulator::Impl {
             }
             return reply(404, {{"error", "unknown emulator path"}});
         }
+        if (received_log.size() < 100000)
+            received_log.push_back(req.method + " " + req.path + (req.query.empty() ? "" : "?" + req.query));
         if (!opt.api_key.empty() || !opt.username.empty()) {
             std::string have = req.headers.count("authorization") ? req.headers.at("authorization") : "";
             bool ok = (!opt.api_key.empty() && have == "ApiKey " + opt.api_key) ||
@@ -1098,8 +1566,13 @@ struct EsEmulator::Impl {
 
     static bool send_reply(int fd, const HttpReply& r, bool keep_alive, bool head) {
         std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
-        out += "content-type: application/json\r\nx-elastic-product: Elasticsearch\r\n";
-        for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
+        bool typed = false;
+        for (const auto& [k, v] : r.headers) {
+            out += k + ": " + v + "\r\n";
+            typed = typed || k == "content-type";
+        }
+        if (!typed) out += "content-type: application/json\r\n";
+        out += "x-elastic-product: Elasticsearch\r\n";
         out += "content-length: " + std::to_string(r.body.size()) + "\r\n";
         if (!keep_alive) out += "connection: close\r\n";
         out += "\r\n";
@@ -1278,6 +1751,27 @@ std::vector<nlohmann::json> EsEmulator::documents(const std::string& pattern) co
 nlohmann::json EsEmulator::stats() const {
     std::lock_guard lock(impl_->mu);
     return impl_->counters_json();
+}
+
+bool EsEmulator::has_document(const std::string& index, const std::string& id) const {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->indices.find(index);
+    return it != impl_->indices.end() && it->second.docs.count(id) > 0;
+}
+
+std::vector<std::string> EsEmulator::received() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->received_log;
+}
+
+void EsEmulator::clear_received() {
+    std::lock_guard lock(impl_->mu);
+    impl_->received_log.clear();
+}
+
+void EsEmulator::set_disk_percent(int percent) {
+    std::lock_guard lock(impl_->mu);
+    impl_->opt.disk_percent = percent;
 }
 
 bool EsEmulator::has_template(const std::string& name) const {

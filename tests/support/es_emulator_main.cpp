@@ -3,6 +3,7 @@
 
 #include "common/util/config.hpp"
 
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -10,14 +11,16 @@
 
 int main(int argc, char** argv) {
     bts::util::CommandLine cli("bts-es-emulator",
-                               "Elasticsearch 8 emulator for bts-stress tests: _bulk, _index_template, "
-                               "_cluster/health, _count, a minimal _search, and fault injection. Not for production.");
+                               "Elasticsearch 7/8 emulator for bts-stress tests: what bts-collector, bts-ctl es, "
+                               "bts-es-wrapper and bitshares-core's elasticsearch/es_objects plugins send (_bulk, "
+                               "templates, _search, _count, _msearch, ...), and fault injection. Not for production.");
     cli.option("port", "PORT", "TCP port on 127.0.0.1 (0 = any; the chosen one is printed)", "0");
     cli.option("api-key", "BASE64", "require Authorization: ApiKey BASE64");
     cli.option("user", "NAME", "require basic auth with this user");
     cli.option("password", "TEXT", "password for --user");
     cli.option("faults", "SCHEDULE", "fault phases from start, e.g. refuse:30s,items_429=0.33:30s");
     cli.option("seed", "N", "seed for items_* faults", "1");
+    cli.option("es-version", "X.Y.Z", "version.number to report (7.x accepts _type in bulk actions)", "8.13.0");
     cli.epilog(
         "Fault modes: ok, refuse, unavailable, drop, stall, bulk_429, items_429=F, items_503=F, items_400=F.\n"
         "Change them at run time: curl -XPOST URL/_emulator/faults -d '{\"phases\":[{\"mode\":\"refuse\","
@@ -36,6 +39,9 @@ int main(int argc, char** argv) {
         opt.username = cli.get("user");
         opt.password = cli.get("password");
         opt.seed = static_cast<std::uint64_t>(cli.get_int("seed", 0));
+        opt.version = cli.get("es-version");
+        if (opt.version.empty() || !std::isdigit(static_cast<unsigned char>(opt.version[0])))
+            return cli.fail("--es-version: expected X.Y.Z, got \"" + opt.version + "\"");
         auto phases = bts::test::parse_fault_schedule(cli.get("faults"));
         bts::test::EsEmulator emulator(opt);
         if (!phases.empty()) emulator.set_faults(phases);
