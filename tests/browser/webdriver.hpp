@@ -1,5 +1,6 @@
 // A minimal W3C WebDriver client for browser tests: starts chromedriver driving Debian's headless
-// Chromium, opens pages, runs scripts and saves screenshots. Blocking HTTP on loopback only.
+// Chromium, opens pages, runs scripts, reads the console, saves screenshots and PDF prints.
+// Blocking HTTP on loopback only.
 #pragma once
 
 #include "process.hpp"
@@ -135,6 +136,7 @@ public:
             {"capabilities",
              {{"alwaysMatch",
                {{"browserName", "chrome"},
+                {"goog:loggingPrefs", {{"browser", "ALL"}}},
                 {"goog:chromeOptions",
                  {{"binary", kChromium},
                   {"args",
@@ -173,6 +175,26 @@ public:
         std::ofstream out(file, std::ios::binary);
         out << base64_decode(r["value"].get<std::string>());
     }
+
+    // Saves a PNG of the first element matching `css` (scrolled into view).
+    void element_screenshot(const std::string& css, const std::string& file) {
+        const auto e = call("POST", path("/element"), {{"using", "css selector"}, {"value", css}})["value"];
+        const std::string id = e.begin().value().get<std::string>();
+        const auto r = call("GET", path("/element/" + id + "/screenshot"), nullptr);
+        std::ofstream out(file, std::ios::binary);
+        out << base64_decode(r["value"].get<std::string>());
+    }
+
+    // Prints the page to PDF (W3C Print Page; A4, backgrounds) and saves it.
+    void print_pdf(const std::string& file) {
+        const auto r = call("POST", path("/print"),
+                            {{"background", true}, {"page", {{"width", 21.0}, {"height", 29.7}}}});
+        std::ofstream out(file, std::ios::binary);
+        out << base64_decode(r["value"].get<std::string>());
+    }
+
+    // The browser console since the last call (chromedriver's log endpoint): [{level, message}].
+    nlohmann::json console_log() { return call("POST", path("/se/log"), {{"type", "browser"}})["value"]; }
 
 private:
     std::string path(const std::string& p) const { return "/session/" + session_ + p; }

@@ -1,5 +1,6 @@
-// bts-report: the report of a finished run, from bts-collector's embedded store (Markdown or text).
+// bts-report: the report of a finished run, from bts-collector's embedded store (Markdown, text or HTML).
 #include "common/util/config.hpp"
+#include "tools/bts-report/html_report.hpp"
 #include "tools/bts-report/report.hpp"
 
 #include <cstdio>
@@ -10,10 +11,11 @@
 int main(int argc, char** argv) {
     bts::util::CommandLine cli("bts-report",
                                "Writes the report of a finished run from bts-collector's embedded store: summary, "
-                               "latency percentiles, rejections by class, per-beacon table, per-second totals, events.");
+                               "latency percentiles, rejections by class, per-beacon table, per-second totals, events. --format html "
+                               "writes one self-contained page with plots over time (opens offline, prints to PDF).");
     cli.option("store", "PATH", "the collector's SQLite store", "bts-collector.sqlite");
     cli.option("run", "ID", "the run to report (default: the most recent)");
-    cli.option("format", "FORMAT", "markdown or text", "markdown");
+    cli.option("format", "FORMAT", "markdown, text or html", "markdown");
     cli.option("output", "FILE", "write here instead of stdout");
     cli.option("max-seconds", "N", "at most N rows of per-second totals (0 = all)", "0");
     cli.flag("no-seconds", "leave out the per-second totals");
@@ -21,12 +23,13 @@ int main(int argc, char** argv) {
     cli.epilog(
         "Examples:\n"
         "  bts-report --store /var/lib/bts-stress/collector.sqlite --run run-42 > run-42.md\n"
+        "  bts-report --store collector.sqlite --format html --output run.html\n"
         "  bts-report --list\n"
         "Exit status: 0 report written, 1 no such run or unreadable store, 2 usage.");
     if (!cli.parse(argc, argv)) return cli.exit_code();
     const std::string format = cli.get("format");
-    if (format != "markdown" && format != "md" && format != "text")
-        return cli.fail("--format: expected markdown or text, got \"" + format + "\"");
+    if (format != "markdown" && format != "md" && format != "text" && format != "html")
+        return cli.fail("--format: expected markdown, text or html, got \"" + format + "\"");
     const bool md = format != "text";
     std::int64_t max_seconds = 0;
     try {
@@ -50,7 +53,8 @@ int main(int argc, char** argv) {
             opt.markdown = md;
             opt.per_second = !cli.has("no-seconds");
             opt.max_seconds = static_cast<std::size_t>(max_seconds);
-            text = bts::report::render(store.load(run), opt);
+            if (format == "html") text = bts::report::render_html(cli.get("store"), store.load(run), {});
+            else text = bts::report::render(store.load(run), opt);
         }
         if (cli.has("output")) {
             std::ofstream out(cli.get("output"));
