@@ -6,9 +6,13 @@
 #include "process.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 namespace bc = bts::collector;
@@ -145,4 +149,118 @@ TEST(BtsReport, TextFormatListAndErrors) {
     r = run_program(prog, {"--help"});
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_NE(r.out.find("--store"), std::string::npos);
+}
+
+namespace {
+
+// The JSON block bts-report --format html embeds (script#report-data).
+nlohmann::json report_data(const std::string& html) {
+    const std::string open = "<script type=\"application/json\" id=\"report-data\">";
+    const auto a = html.find(open);
+    const auto b = html.find("</script>", a);
+    if (a == std::string::npos || b == std::string::npos) return nullptr;
+    return nlohmann::json::parse(html.substr(a + open.size(), b - a - open.size()), nullptr, false);
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+TEST(BtsReport, HtmlReportWithoutChainObserver) {
+    Fixture f;
+    const auto out = f.dir.file("r.html");
+    auto r = run_program(built_program("src/tools/bts-report/bts-report"),
+                         {"--store", f.store, "--format", "html", "--output", out});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string html = slurp(out);
+    EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+    EXPECT_NE(html.find("No chain observer data in this store"), std::string::npos);
+    EXPECT_EQ(html.find("data-plot=\"block-ops\""), std::string::npos);
+    EXPECT_NE(html.find("node_restart"), std::string::npos);
+    EXPECT_NE(html.find("restarted | ok"), std::string::npos);  // HTML-escaped, not mangled
+    const auto data = report_data(html);
+    ASSERT_TRUE(data.is_object());
+    EXPECT_EQ(data["run_id"], "run-rep");
+    std::uint64_t sent = 0, accepted = 0, rejected = 0;
+    for (const auto& t : f.totals) {
+        sent += t.sent;
+        accepted += t.accepted;
+        rejected += t.rejected;
+    }
+    EXPECT_EQ(data["totals"]["sent"].get<std::uint64_t>(), sent);
+    EXPECT_EQ(data["totals"]["accepted"].get<std::uint64_t>(), accepted);
+    EXPECT_EQ(data["totals"]["rejected"].get<std::uint64_t>(), rejected);
+    EXPECT_EQ(data["totals"]["intervals"].get<std::uint64_t>(), 35u);
+    EXPECT_EQ(data["totals"]["acc_p99"].get<std::uint64_t>(), f.acceptance.percentile(99));
+    EXPECT_EQ(data["bin_s"].get<double>(), 1.0);
+    // Every bin's p99 is its merged histogram's (the fixture's seconds are known).
+    const std::int64_t t0 = 1'700'000'000'000;
+    EXPECT_EQ(data["t0_ms"].get<std::int64_t>(), t0);
+    for (std::uint64_t i = 0; i < 12; ++i) {
+        bts::util::Histogram h;
+        for (const auto& [id, seed] : {std::pair{"b0", 11}, std::pair{"b1", 12}, std::pair{"b2", 13}}) {
+            if (std::string(id) == "b2" && i == 5) continue;
+            h.merge(bts::test::make_interval("run-rep", id, i, 0, 1000, static_cast<std::uint64_t>(seed)).acceptance_from_intended);
+        }
+        EXPECT_EQ(data["bins"]["acc_p99"][i].get<double>(), static_cast<double>(h.percentile(99))) << "second " << i;
+    }
+    // The verdict names the lost interval.
+    EXPECT_NE(html.find("Verdict: CHECK"), std::string::npos);
+    EXPECT_NE(html.find("1 intervals missing"), std::string::npos);
+    // A store without the run: one line, exit 1.
+    r = run_program(built_program("src/tools/bts-report/bts-report"),
+                    {"--store", f.store, "--run", "nope", "--format", "html"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("no run \"nope\""), std::string::npos);
+}
+
+TEST(BtsReport, HtmlReportDrawsTheChainObserversBlocks) {
+    Fixture f;
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(f.store.c_str(), &db), SQLITE_OK);
+        std::string sql =
+            "CREATE TABLE blocks (run_id TEXT, node TEXT, block_num INTEGER, timestamp_ms INTEGER, witness TEXT, "
+            "tx_count INTEGER, op_count INTEGER, bytes INTEGER, missed_slots INTEGER, observed_ms INTEGER, "
+            "PRIMARY KEY(run_id, node, block_num));";
+        for (int k = 0; k < 4; ++k) {
+            const std::string ts = std::to_string(1'700'000'000'000 + 3000LL * k);
+            sql += "INSERT INTO blocks VALUES ('run-rep', 'ws://a:8090', " + std::to_string(100 + k) + ", " + ts +
+                   ", '1.6.1', " + std::to_string(10 + k) + ", " + std::to_string(20 + k) + ", " +
+                   std::to_string(1000 * (k + 1)) + ", " + std::to_string(k == 2 ? 1 : 0) + ", " + ts + ");";
+            sql += "INSERT INTO blocks VALUES ('run-rep', 'ws://b:8090', " + std::to_string(100 + k) + ", " + ts +
+                   ", '1.6.1', 1, 1, 100, 0, " + ts + ");";
+        }
+        sql += "INSERT INTO blocks VALUES ('run-old', 'ws://a:8090', 1, 0, 'x', 99, 99, 99, 99, 0);";
+        char* err = nullptr;
+        ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+        sqlite3_close(db);
+    }
+    const auto out = f.dir.file("r.html");
+    auto r = run_program(built_program("src/tools/bts-report/bts-report"),
+                         {"--store", f.store, "--format", "html", "--output", out});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string html = slurp(out);
+    EXPECT_EQ(html.find("No chain observer data"), std::string::npos);
+    for (const char* id : {"block-ops", "block-bytes", "missed-slots", "node-tx"})
+        EXPECT_NE(html.find("data-plot=\"" + std::string(id) + "\""), std::string::npos) << id;
+    const auto data = report_data(html);
+    ASSERT_TRUE(data.is_object());
+    // The node with the most blocks (a tie here: the first by name) is the one drawn; only this run's rows.
+    EXPECT_EQ(data["blocks"]["node"], "ws://a:8090");
+    EXPECT_EQ(data["blocks"]["count"].get<int>(), 4);
+    EXPECT_EQ(data["blocks"]["tx"].get<int>(), 10 + 11 + 12 + 13);
+    EXPECT_EQ(data["blocks"]["ops"].get<int>(), 20 + 21 + 22 + 23);
+    EXPECT_EQ(data["blocks"]["missed"].get<int>(), 1);
+    const auto& ops = data["plots"]["block-ops"]["series"][0]["y"];
+    ASSERT_EQ(ops.size(), 4u);
+    EXPECT_EQ(ops[3].get<double>(), 23.0);
+    const auto& rate = data["plots"]["rate"]["series"];
+    EXPECT_EQ(rate.back()["name"], "included (chain)");
+    EXPECT_NE(html.find("ws://b:8090"), std::string::npos);  // per-node table
 }

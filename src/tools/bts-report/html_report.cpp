@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -504,8 +505,36 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         doc.html += table({{""}, {""}}, kv, "kv");
         doc.note("Scenario file: not stored by this store version (schema 1 keeps no scenario record); time axes "
                  "are seconds since " + utc(b.t0_ms) + ".");
+        // beacon-2 before beacon-10.
+        std::vector<const BeaconSummary*> order;
+        for (const auto& [id, bs] : run.beacons) order.push_back(&bs);
+        auto natural_less = [](const std::string& l, const std::string& r) {
+            std::size_t i = 0, j = 0;
+            while (i < l.size() && j < r.size()) {
+                if (std::isdigit(static_cast<unsigned char>(l[i])) && std::isdigit(static_cast<unsigned char>(r[j]))) {
+                    std::size_t ie = i, je = j;
+                    while (ie < l.size() && std::isdigit(static_cast<unsigned char>(l[ie]))) ++ie;
+                    while (je < r.size() && std::isdigit(static_cast<unsigned char>(r[je]))) ++je;
+                    const std::string a = l.substr(i, ie - i), c = r.substr(j, je - j);
+                    if (a.size() != c.size()) return a.size() < c.size();
+                    if (a != c) return a < c;
+                    i = ie;
+                    j = je;
+                } else {
+                    if (l[i] != r[j]) return l[i] < r[j];
+                    ++i;
+                    ++j;
+                }
+            }
+            return l.size() - i < r.size() - j;
+        };
+        std::stable_sort(order.begin(), order.end(), [&](const BeaconSummary* l, const BeaconSummary* r) {
+            return natural_less(l->beacon_id, r->beacon_id);
+        });
         std::vector<std::vector<Cell>> rows;
-        for (const auto& [id, bs] : run.beacons) {
+        for (const BeaconSummary* bp : order) {
+            const BeaconSummary& bs = *bp;
+            const std::string& id = bs.beacon_id;
             const double bsecs = std::max(1.0, static_cast<double>(bs.last_ms - bs.first_ms) / 1000.0);
             rows.push_back({{id}, {bs.host}, num(commas(bs.intervals)), num(commas(bs.missing)), num(commas(bs.sent)),
                             num(fixed(static_cast<double>(bs.sent) / bsecs, 1)),
@@ -582,6 +611,7 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     // ---- throughput ----
     doc.section("throughput", "Throughput");
     std::vector<double> chain_tx(n, NAN), chain_ops(n, NAN);
+    std::size_t chain_window = 1;  // bins the chain's rate is averaged over
     if (!nodes.empty()) {
         for (std::size_t i = 0; i < n; ++i) chain_tx[i] = chain_ops[i] = 0;
         for (const auto& bl : nodes.front().blocks) {
@@ -594,6 +624,31 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         for (std::size_t i = 0; i < n; ++i) {
             chain_tx[i] /= b.bin_seconds(i, run.last_ms);
             chain_ops[i] /= b.bin_seconds(i, run.last_ms);
+        }
+        // Blocks come every few seconds: with bins shorter than that the chain's rate is a comb
+        // (0, 0, 3×). A centred mean over about three block intervals shows the rate instead.
+        const auto& bl = nodes.front().blocks;
+        std::vector<std::int64_t> gaps;
+        for (std::size_t k = 1; k < bl.size(); ++k) gaps.push_back(bl[k].timestamp_ms - bl[k - 1].timestamp_ms);
+        if (!gaps.empty()) {
+            std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
+            const std::int64_t gap = std::max<std::int64_t>(gaps[gaps.size() / 2], 1);
+            chain_window = static_cast<std::size_t>(std::max<std::int64_t>(1, (3 * gap + b.bin_ms - 1) / b.bin_ms));
+        }
+        if (chain_window > 1) {
+            auto smooth = [&](std::vector<double>& v) {
+                std::vector<double> out(n, NAN);
+                for (std::size_t i = 0; i < n; ++i) {
+                    const std::size_t lo = i >= chain_window / 2 ? i - chain_window / 2 : 0;
+                    const std::size_t hi = std::min(n, lo + chain_window);
+                    double sum = 0;
+                    for (std::size_t k = lo; k < hi; ++k) sum += v[k];
+                    out[i] = sum / static_cast<double>(hi - lo);
+                }
+                v = std::move(out);
+            };
+            smooth(chain_tx);
+            smooth(chain_ops);
         }
     }
     {
@@ -620,7 +675,10 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         if (!nodes.empty()) o.series.push_back({"included ops (chain)", color(3), chain_ops, false, false, 2.2});
         doc.plot(o);
         doc.note("Bins of " + fixed(bin_s, 0) + " s. The target is the sum of the beacons' configured rates (none "
-                 "when a beacon runs unlimited). Operations sent are not in the interval record; included ops are.");
+                 "when a beacon runs unlimited). Operations sent are not in the interval record; included ops are." +
+                 (chain_window > 1 ? " The chain's rate is a centred mean over " +
+                                         fixed(static_cast<double>(chain_window) * bin_s, 0) + " s (about three blocks)."
+                                   : std::string()));
     }
 
     // ---- latency ----
