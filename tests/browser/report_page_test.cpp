@@ -171,7 +171,8 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
         accepted += row.s.accepted;
         for (const auto& [k, c] : row.s.rejected_by_class) rejected += c;
         incl += row.s.included_txs;
-        const auto i = static_cast<std::size_t>(std::clamp<std::int64_t>((row.start_ms - t0) / bin_ms, 0,
+        const std::int64_t mid = row.start_ms + static_cast<std::int64_t>(row.s.interval_ms / 2);
+        const auto i = static_cast<std::size_t>(std::clamp<std::int64_t>((mid - t0) / bin_ms, 0,
                                                                          static_cast<std::int64_t>(nbins) - 1));
         acc[i].merge(row.s.acceptance_from_intended);
         inc[i].merge(row.s.inclusion);

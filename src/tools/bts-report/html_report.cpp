@@ -174,7 +174,9 @@ Binned bin_run(sqlite3* db, const Run& run, std::size_t max_points) {
             continue;
         }
         ++b.frames;
-        const std::int64_t off = s->interval_start_ms - b.t0_ms;
+        // By the interval's midpoint: beacons' intervals drift around second boundaries, and by
+        // their start two could fall into one bin and none into the next.
+        const std::int64_t off = s->interval_start_ms + static_cast<std::int64_t>(s->interval_ms / 2) - b.t0_ms;
         const std::size_t i = static_cast<std::size_t>(std::clamp<std::int64_t>(off / b.bin_ms, 0, static_cast<std::int64_t>(n) - 1));
         Bin& bin = b.bins[i];
         bin.any = true;

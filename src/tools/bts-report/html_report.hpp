@@ -6,8 +6,9 @@
 // Every plot's numbers are also embedded as JSON in <script type="application/json"
 // id="report-data">: {"run_id", "t0_ms", "bin_s", "bins": {"t", "sent", "accepted", ...},
 // "totals": {...}, "plots": {id: {"x", "unit", "series": [{"name", "y"}]}}, "blocks": {...}}.
-// Time bins are whole seconds, as many as needed to keep at most `max_points` per series;
-// latency percentiles per bin come from the bin's merged histograms (exact merge, never averaged).
+// Time bins are whole seconds, as many as needed to keep at most `max_points` per series; an
+// interval belongs to the bin holding its midpoint (start + interval_ms / 2). Latency percentiles
+// per bin come from the bin's merged histograms (exact merge, never averaged).
 #pragma once
 
 #include "tools/bts-report/report.hpp"
