@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 libtomlplusplus-dev nlohmann-json3-dev
   openssl iproute2 procps python3 tmux
-  chromium chromium-driver fonts-dejavu-core
+  chromium chromium-driver fonts-dejavu-core poppler-utils
 )
 
 missing=()
