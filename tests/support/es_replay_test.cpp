@@ -1,8 +1,8 @@
 // Replays what a real witness_node's elasticsearch/es_objects plugins sent into the ES emulator over
 // real HTTP, byte for byte, and checks every reply is what Elasticsearch 7/8 answers and every bulk
 // action is applied exactly once (documents by index and _id, deletes honoured).
+#include "es_capture.hpp"
 #include "es_emulator.hpp"
-#include "process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -23,25 +22,8 @@ using nlohmann::json;
 
 namespace {
 
-struct Captured {
-    std::string method, path, body;
-    std::vector<std::pair<std::string, std::string>> headers;
-};
-
-std::vector<Captured> load_capture() {
-    std::ifstream in(bts::test::test_data("es-plugin-capture/requests.jsonl"));
-    std::vector<Captured> out;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        json j = json::parse(line);
-        Captured c{j.at("method"), j.at("path"), j.at("body"), {}};
-        for (auto it = j.at("headers").begin(); it != j.at("headers").end(); ++it)
-            c.headers.emplace_back(it.key(), it.value().get<std::string>());
-        out.push_back(std::move(c));
-    }
-    return out;
-}
+using Captured = bts::test::CapturedRequest;
+std::vector<Captured> load_capture() { return bts::test::load_es_capture(); }
 
 struct RawReply {
     int status = 0;

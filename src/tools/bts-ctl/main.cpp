@@ -5,6 +5,7 @@
 #include "common/control/curve.hpp"
 #include "common/util/config.hpp"
 #include "common/util/log.hpp"
+#include "tools/bts-ctl/es.hpp"
 
 #include <czmq.h>
 #include <nlohmann/json.hpp>
@@ -88,7 +89,7 @@ public:
         if (command == "validate") return validate(args);
         if (command == "keygen") return keygen(args);
         return cli_.fail("unknown command \"" + command +
-                         "\" (start, stop, status, beacons, scenarios, validate, keygen)");
+                         "\" (start, stop, status, beacons, scenarios, validate, keygen, es, kibana)");
     }
 
 private:
@@ -420,8 +421,9 @@ private:
 int main(int argc, char** argv) {
     bts::util::CommandLine cli("bts-ctl", "Drive a bts-stress run through bts-broker");
     cli.default_config("config/broker.toml");
-    cli.positional("command", "start | stop | status | beacons | scenarios | validate | keygen");
-    cli.positional("args", "FILE... for validate, NAME for keygen", bts::util::CommandLine::Arity::kZeroOrMore);
+    cli.positional("command", "start | stop | status | beacons | scenarios | validate | keygen | es | kibana");
+    cli.positional("args", "FILE... for validate, NAME for keygen, setup|check URL for es, import URL for kibana",
+                   bts::util::CommandLine::Arity::kZeroOrMore);
     cli.option("broker", "ENDPOINT", "the broker's ROUTER endpoint", "tcp://127.0.0.1:5560", "ctl.broker");
     cli.option("cert", "FILE", "this client's secret CURVE certificate", std::nullopt, "ctl.cert");
     cli.option("broker-key", "FILE", "the broker's public CURVE certificate", std::nullopt, "ctl.broker_key");
@@ -438,6 +440,7 @@ int main(int argc, char** argv) {
     cli.option("reason", "TEXT", "stop: the reason recorded with the run");
     cli.flag("json", "status, beacons: print the broker's JSON");
     cli.option("dir", "DIR", "keygen: where to write NAME.key and NAME.key_secret", ".");
+    bts::ctl::add_es_options(cli);
     cli.epilog(
         "Commands:\n"
         "  start --scenario NAME|FILE   run a scenario; prints progress every second, then a summary\n"
@@ -448,11 +451,17 @@ int main(int argc, char** argv) {
         "  scenarios                    the scenarios in --scenario-dir\n"
         "  validate FILE...             check scenario files (errors name file, key and reason)\n"
         "  keygen NAME [--dir DIR]      make a CURVE certificate pair (NAME.key, NAME.key_secret 0600)\n"
+        "  es setup URL                 install ILM policies and index templates into Elasticsearch, then check\n"
+        "  es check URL                 Elasticsearch version, health, disk watermarks, templates present\n"
+        "  kibana import URL            import the Kibana saved objects (data views, dashboards)\n"
         "Exit codes: 0 success; 1 the run failed or the broker refused; 2 usage or configuration\n"
         "error (including invalid scenarios); 3 the broker cannot be reached (or refused our key).\n"
         "Example:\n"
         "  bts-ctl start --scenario real-user --duration 30s --nodes ws://127.0.0.1:8090\n");
     if (!cli.parse(argc, argv)) return cli.exit_code();
+    if (bts::ctl::is_es_command(cli.positional("command")))  // Elasticsearch/Kibana: no broker involved
+        return bts::ctl::run_es_command(cli, cli.positional("command"),
+                                        std::vector<std::string>(cli.positionals().begin() + 1, cli.positionals().end()));
 
     // Ctrl-C is ours (stop the run, then leave), not CZMQ's.
     zsys_handler_set(nullptr);
