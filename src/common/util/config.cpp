@@ -479,7 +479,7 @@ void TomlDoc::set(std::string_view key_path, std::string_view value_text, std::s
     bool valid = !parts.empty();
     for (std::string_view p : parts)
         valid = valid && !p.empty() && p.find_first_of("[]\"' =") == std::string_view::npos;
-    if (!valid) throw ConfigError(origin, std::string(key_path), "invalid key");
+    if (!valid) throw ConfigError(redact(origin), std::string(key_path), "invalid key");
 
     toml::table* t = &state_->root;
     std::string walked;
@@ -489,7 +489,7 @@ void TomlDoc::set(std::string_view key_path, std::string_view value_text, std::s
         if (n == nullptr) {
             n = &t->insert_or_assign(parts[i], toml::table{}).first->second;
         } else if (!n->is_table()) {
-            throw ConfigError(origin, std::string(key_path),
+            throw ConfigError(redact(origin), std::string(key_path),
                               "cannot set: " + in_quotes(walked) + " is " +
                                   std::string(type_name(*n)) + ", not a table");
         }
@@ -509,11 +509,15 @@ void TomlDoc::set(std::string_view key_path, std::string_view value_text, std::s
     } else {
         t->insert_or_assign(last, std::string(value_text));
     }
+    // The origin ("--elasticsearch https://user:pass@…") is quoted in errors: no credentials.
     state_->overrides[std::string(key_path)] =
-        detail::Override{std::move(origin), std::string(value_text)};
+        detail::Override{redact(origin), std::string(value_text)};
 }
 
 TomlDoc load_toml(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw ConfigError(path.string(), {}, "is a directory, not a TOML file");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw ConfigError(path.string(), {}, std::string("cannot read: ") + std::strerror(errno));
@@ -658,6 +662,12 @@ bool CommandLine::parse(const std::vector<std::string>& args, std::ostream& out,
             auto set_eq = value.find('=');
             if (set_eq == std::string::npos || set_eq == 0)
                 return usage_error(err, "--set needs KEY=VALUE, got " + in_quotes(value));
+        } else if (name == kConfig) {
+            // A directory opens like a file and reads as empty: the program would run on its
+            // defaults without a word. Refused here, for every program.
+            std::error_code ec;
+            if (std::filesystem::is_directory(value, ec))
+                return usage_error(err, "--config " + in_quotes(value) + ": is a directory, not a TOML file");
         } else if (name == kLogLevel && !parse_log_level(value)) {
             return usage_error(err, "unknown log level " + in_quotes(value) +
                                         " (use trace, debug, info, warn, error or off)");

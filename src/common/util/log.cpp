@@ -119,7 +119,89 @@ void for_each_run(std::string_view s, Pred pred, F f) {
     }
 }
 
+// The user info of every "scheme://user:pass@host" in `text`: from after "://" to the last '@'
+// before the authority ends (at '/', '?', '#', whitespace, a quote or a bracket).
+void add_userinfo_ranges(std::string_view text, std::vector<std::pair<std::size_t, std::size_t>>& ranges) {
+    static constexpr std::string_view kAuthorityEnd = "/?#'\"<>()[]{}` \t\r\n";
+    std::size_t from = 0;
+    while (true) {
+        const auto sep = text.find("://", from);
+        if (sep == std::string_view::npos) return;
+        const std::size_t begin = sep + 3;
+        std::size_t end = begin;
+        std::size_t at = std::string_view::npos;
+        while (end < text.size() && kAuthorityEnd.find(text[end]) == std::string_view::npos &&
+               static_cast<unsigned char>(text[end]) >= 0x20) {
+            if (text[end] == '@') at = end;
+            ++end;
+        }
+        if (at != std::string_view::npos && at > begin) ranges.emplace_back(begin, at);
+        from = end > begin ? end : begin;
+    }
+}
+
 }  // namespace
+
+std::string redact_url(std::string_view url) {
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;
+    add_userinfo_ranges(url, ranges);
+    if (ranges.empty()) return std::string(url);
+    std::string out;
+    std::size_t pos = 0;
+    for (auto [b, e] : ranges) {
+        out.append(url.substr(pos, b - pos));
+        out += "<redacted>";
+        pos = e;
+    }
+    out.append(url.substr(pos));
+    return out;
+}
+
+std::string printable(std::string_view text, std::size_t max) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(std::min(text.size(), max) + 8);
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (out.size() >= max) {
+            out += "…";
+            break;
+        }
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        // A complete, valid UTF-8 sequence passes as is (no overlongs, no surrogates).
+        std::size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (len > 0 && i + len <= text.size()) {
+            bool ok = true;
+            for (std::size_t k = 1; k < len; ++k) ok = ok && (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+            const auto c1 = static_cast<unsigned char>(text[i + 1]);
+            if (c == 0xE0 && c1 < 0xA0) ok = false;
+            if (c == 0xED && c1 > 0x9F) ok = false;
+            if (c == 0xF0 && c1 < 0x90) ok = false;
+            if (c == 0xF4 && c1 > 0x8F) ok = false;
+            if (ok) {
+                out.append(text.substr(i, len));
+                i += len;
+                continue;
+            }
+        }
+        switch (c) {
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                out += "\\x";
+                out += kHex[c >> 4];
+                out += kHex[c & 0xF];
+        }
+        ++i;
+    }
+    return out;
+}
 
 std::string redact(std::string_view text) {
     constexpr std::size_t kWifLength = 51;
@@ -150,13 +232,17 @@ std::string redact(std::string_view text) {
             }
         }
     });
+    add_userinfo_ranges(text, ranges);
     if (ranges.empty()) return std::string(text);
     std::sort(ranges.begin(), ranges.end());
     std::string out;
     out.reserve(text.size());
     std::size_t pos = 0;
     for (auto [b, e] : ranges) {
-        if (b < pos) continue;  // overlaps the previous replacement
+        if (b < pos) {  // overlaps the previous replacement: extend it
+            pos = std::max(pos, e);
+            continue;
+        }
         out.append(text.substr(pos, b - pos));
         out += "<redacted>";
         pos = e;

@@ -82,6 +82,16 @@ class RateLimitedWarn {
 // in brackets, or before closing punctuation). A heuristic for defence in depth before logging
 // foreign strings: it may hide a harmless token of the same shape, and it cannot know about secrets
 // in other encodings.
+// Also replaces the user info of every URL in the text ("wss://user:pass@host/" becomes
+// "wss://<redacted>@host/"): credentials written into a URL must not reach a log or a peer.
 [[nodiscard]] std::string redact(std::string_view text);
+
+// A URL for printing: its user info, if any, replaced by "<redacted>"; the rest unchanged. Every
+// site that prints a URL it was given (config, command line, peer) prints redact_url(url).
+[[nodiscard]] std::string redact_url(std::string_view url);
+
+// Foreign text (a node's reply, a peer's error) made safe for a one-line log: control
+// characters and invalid UTF-8 bytes written as \n, \t, \xHH; cut to `max` bytes (then "…").
+[[nodiscard]] std::string printable(std::string_view text, std::size_t max = 200);
 
 }  // namespace bts::util

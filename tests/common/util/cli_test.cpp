@@ -189,6 +189,32 @@ TEST(CommandLine, LoadConfigAppliesOverridesInOrder) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(CommandLine, ConfigDirectoryIsRefused) {
+    // A directory opens like an empty file: every program would run on its defaults without a
+    // word (issue 17). Refused at parse time, and by load_toml() for paths from elsewhere.
+    const auto dir = std::filesystem::temp_directory_path() / ("bts_cli_dir_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    CommandLine cli = devnet_cli();
+    Outcome r = run(cli, {"--config", dir.string()});
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err, "bts-devnet: --config \"" + dir.string() + "\": is a directory, not a TOML file (see --help)\n");
+    r = run(cli, {"--config=" + dir.string()});
+    EXPECT_EQ(r.code, 2);
+    try {
+        (void)load_toml(dir);
+        ADD_FAILURE() << "load_toml accepted a directory";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+    }
+    // A default config path that is a directory is refused when loaded, not silently empty.
+    CommandLine cli2 = devnet_cli();
+    cli2.default_config(dir.string());
+    ASSERT_TRUE(run(cli2, {}).ok);
+    EXPECT_THROW((void)cli2.load_config(), ConfigError);
+    std::filesystem::remove_all(dir);
+}
+
 TEST(CommandLine, ParseFromArgv) {
     CommandLine cli = devnet_cli();
     const char* argv[] = {"bts-devnet", "--port=1234"};

@@ -1,6 +1,7 @@
 // Tests for TOML loading, typed getters, unknown-key checks and overrides
 // (src/common/util/config.hpp).
 #include "common/util/config.hpp"
+#include "common/util/zmq_endpoint.hpp"
 
 #include <gtest/gtest.h>
 
@@ -269,6 +270,23 @@ TEST(BuildConfig, ValidateErrorsGetTheSource) {
                   (void)build_config<SampleConfig>(TomlDoc::parse("[svc]\nprot = 1\n", "svc.toml"));
               }),
               "svc.toml: svc.prot: unknown key (did you mean \"port\"?)");
+}
+
+TEST(ZmqEndpoint, FormIsCheckedAtConfigTime) {
+    // issue 17: listen = "-5s" was blamed on collector.curve.secret_cert, and uptime's
+    // pub = "-5s" passed --check, then bind() failed with "Invalid argument".
+    for (const char* ok : {"tcp://127.0.0.1:5601", "tcp://*:5601", "tcp://*:*", "tcp://[::1]:5601",
+                           "tcp://collector.example:5601", "tcp://127.0.0.1:0", "ipc:///run/bts/x.sock",
+                           "inproc://stats"}) {
+        EXPECT_EQ(zmq_endpoint_error(ok), std::nullopt) << ok;
+    }
+    for (const char* bad : {"-5s", "", "tcp://", "tcp://host", "tcp://host:", "tcp://host:99999",
+                            "tcp://host:5x", "tcp://:5601", "udp://host:1", "ipc://", "inproc://",
+                            "tcp://host :1", "http://host:80"}) {
+        EXPECT_NE(zmq_endpoint_error(bad), std::nullopt) << bad;
+    }
+    EXPECT_EQ(*zmq_endpoint_error("-5s"),
+              "\"-5s\": not a ZeroMQ endpoint (expected tcp://HOST:PORT, ipc://PATH or inproc://NAME)");
 }
 
 }  // namespace

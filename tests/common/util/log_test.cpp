@@ -112,5 +112,36 @@ TEST(Redact, Z85Secrets) {
     EXPECT_EQ(redact(""), "");
 }
 
+TEST(Redact, UrlUserInfo) {
+    // Credentials written into URLs never pass (issue 17): the URL keeps its scheme and host.
+    EXPECT_EQ(redact_url("https://user:pass@es.example:9200/_bulk"), "https://<redacted>@es.example:9200/_bulk");
+    EXPECT_EQ(redact_url("ws://u:p@node.example/ws"), "ws://<redacted>@node.example/ws");
+    EXPECT_EQ(redact_url("wss://token@[::1]:8090"), "wss://<redacted>@[::1]:8090");
+    EXPECT_EQ(redact_url("wss://a@b:c@host/x?y=1"), "wss://<redacted>@host/x?y=1");  // the last '@' ends it
+    EXPECT_EQ(redact_url("wss://node.example/path@1"), "wss://node.example/path@1");  // '@' in the path
+    EXPECT_EQ(redact_url("tcp://127.0.0.1:5601"), "tcp://127.0.0.1:5601");
+    EXPECT_EQ(redact_url("not a url"), "not a url");
+    EXPECT_EQ(redact_url(""), "");
+    // Inside free text (errors a beacon forwards to the broker, config errors).
+    EXPECT_EQ(redact("connect to wss://alice:s3cret@node.example:443/ws failed: refused"),
+              "connect to wss://<redacted>@node.example:443/ws failed: refused");
+    EXPECT_EQ(redact("bad URL 'https://u:p@h:99999': invalid port"), "bad URL 'https://<redacted>@h:99999': invalid port");
+    EXPECT_EQ(redact("two: ws://a:b@x and http://c:d@y/"), "two: ws://<redacted>@x and http://<redacted>@y/");
+    EXPECT_EQ(redact("mail alice@example.org about ws://x/"), "mail alice@example.org about ws://x/");
+}
+
+TEST(Printable, EscapesControlCharactersAndBadUtf8) {
+    EXPECT_EQ(printable("plain"), "plain");
+    EXPECT_EQ(printable("line1\nline2\r\tend"), "line1\\nline2\\r\\tend");
+    EXPECT_EQ(printable(std::string("a\0b\x1b[31mred", 11)), "a\\x00b\\x1b[31mred");
+    EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");  // valid UTF-8 stays
+    EXPECT_EQ(printable("bad \xc3 \xff \xed\xa0\x80"), "bad \\xc3 \\xff \\xed\\xa0\\x80");
+    EXPECT_EQ(printable("\x7f"), "\\x7f");
+    EXPECT_EQ(printable(std::string(500, 'x'), 10), std::string(10, 'x') + "…");
+    const std::string out = printable(std::string(1000, '\n'), 50);
+    EXPECT_LE(out.size(), 56u);
+    EXPECT_EQ(out.find('\n'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace bts::util
