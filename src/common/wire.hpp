@@ -119,6 +119,13 @@ struct CommandAck {
     static constexpr MsgType kType = MsgType::kCommandAck;
     std::string beacon_id;
     std::string run_id;
+// The id rule, for beacon ids and run ids wherever they are given (command line, config) and
+// wherever they are received (the collector drops what breaks it): 1 to kMaxIdBytes printable
+// ASCII characters, no space, no '/' (ids are parts of topics and keys: "interval/RUN/BEACON").
+// nullopt when valid, else the reason ("contains a space at position 7").
+inline constexpr std::size_t kMaxIdBytes = 128;
+[[nodiscard]] std::optional<std::string> validate_id(std::string_view id);
+
     std::uint64_t seq = 0;  // Command::seq being acknowledged
     bool ok = false;
     std::string error;  // "" when ok

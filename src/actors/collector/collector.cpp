@@ -473,7 +473,7 @@ Collector::Collector(const CollectorConfig& config, std::shared_ptr<spdlog::logg
     }
     s.log->info("bts-collector ready (instance {}): PULL {}{}{}, store {}, elasticsearch {}", s.cfg.instance, s.endpoint,
                 s.cfg.curve.enabled() ? " (CURVE)" : "", s.pub ? ", PUB " + s.pub_endpoint : std::string(),
-                s.store ? s.store->path() : "off", s.es ? s.cfg.es.url : "off");
+                s.store ? s.store->path() : "off", s.es ? util::redact_url(s.cfg.es.url) : "off");
 }
 
 Collector::~Collector() {

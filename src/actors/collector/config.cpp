@@ -2,6 +2,9 @@
 #include "actors/collector/config.hpp"
 
 #include "common/control/curve.hpp"
+#include "common/util/log.hpp"
+#include "common/util/zmq_endpoint.hpp"
+#include "common/wire.hpp"
 
 #include <filesystem>
 
@@ -88,8 +91,15 @@ CollectorConfig CollectorConfig::from_toml(const util::TomlDoc& doc) {
 
 void CollectorConfig::validate() const {
     util::check_config(!listen.empty(), "collector.listen", "must not be empty");
-    util::check_config(instance.find('/') == std::string::npos && !instance.empty(), "collector.instance",
-                       "must be non-empty and contain no '/'");
+    // The endpoints' own form first: a wrong value is reported against its own key, not against
+    // the CURVE settings the plain-TCP rule would then name.
+    if (const auto why = util::zmq_endpoint_error(listen)) util::check_config(false, "collector.listen", *why);
+    if (!publish.empty()) {
+        if (const auto why = util::zmq_endpoint_error(publish)) util::check_config(false, "collector.publish", *why);
+    }
+    if (const auto why = wire::validate_id(instance)) {
+        util::check_config(false, "collector.instance", "\"" + util::printable(instance, 140) + "\": " + *why);
+    }
     validate_curve(curve, listen, "collector.curve");
     validate_curve(publish_curve, publish, "collector.publish_curve");
     util::check_config(!curve.enabled() || !publish_curve.enabled() ||

@@ -69,12 +69,7 @@ void class_object(std::string& out, bool& first, const wire::ClassCounts& c) {
 
 }  // namespace
 
-bool valid_id(std::string_view s) {
-    if (s.empty() || s.size() > kMaxIdBytes) return false;
-    for (unsigned char c : s)
-        if (c <= 0x20 || c >= 0x7F || c == '/') return false;
-    return true;
-}
+bool valid_id(std::string_view s) { return !wire::validate_id(s); }  // the bus schema's rule
 
 bool valid_name(std::string_view s) {
     if (s.empty() || s.size() > kMaxIdBytes) return false;

@@ -320,6 +320,19 @@ constexpr std::size_t kMaxDepth = 16;
 }  // namespace
 
 std::optional<std::string> validate(const Command& c) {
+std::optional<std::string> validate_id(std::string_view id) {
+    if (id.empty()) return std::string("empty");
+    if (id.size() > kMaxIdBytes) return "longer than " + std::to_string(kMaxIdBytes) + " bytes";
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        const auto c = static_cast<unsigned char>(id[i]);
+        const std::string at = " at position " + std::to_string(i + 1);
+        if (c == ' ') return "contains a space" + at;
+        if (c == '/') return "contains '/'" + at;
+        if (c < 0x20 || c >= 0x7F) return "contains a byte that is not printable ASCII" + at;
+    }
+    return std::nullopt;
+}
+
     using namespace command_kind;
     if (c.kind != kConfigure && c.kind != kPrepare && c.kind != kStart && c.kind != kStop &&
         c.kind != kRate)

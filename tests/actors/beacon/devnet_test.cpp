@@ -272,5 +272,25 @@ TEST(BeaconProgram, KeyFileReadableByOthersIsRefused) {
     EXPECT_NE(bad.err.find("beacon.rate"), std::string::npos);
 }
 
+TEST(BeaconProgram, IdsAndNodeCredentialsAreCheckedAtStart) {
+    // issue 17: --id "eu/load 1" ran and exited 0 while the collector dropped every interval.
+    TempDir dir;
+    const std::string cfg = dir.write("e.toml", "");
+    auto res = test::run_program(beacon_program(), {"--config", cfg, "--id", "eu/load 1", "--node", "ws://127.0.0.1:1"}, {}, 20s);
+    EXPECT_EQ(res.exit_code, 2) << res.err;
+    EXPECT_NE(res.err.find("beacon.id"), std::string::npos) << res.err;
+    EXPECT_NE(res.err.find("contains '/'"), std::string::npos) << res.err;
+    res = test::run_program(beacon_program(), {"--config", cfg, "--run-id", "run one", "--node", "ws://127.0.0.1:1"}, {}, 20s);
+    EXPECT_EQ(res.exit_code, 2) << res.err;
+    EXPECT_NE(res.err.find("beacon.run_id"), std::string::npos) << res.err;
+    // Credentials in a node URL are refused without being echoed.
+    res = test::run_program(beacon_program(), {"--config", cfg, "--node", "wss://alice:hunter2@127.0.0.1:1/ws"}, {}, 20s);
+    EXPECT_NE(res.exit_code, 0);
+    EXPECT_EQ(res.err.find("hunter2"), std::string::npos) << res.err;
+    res = test::run_program(beacon_program(), {"--config", cfg, "--node", "https://alice:hunter2@127.0.0.1:1/ws"}, {}, 20s);
+    EXPECT_EQ(res.exit_code, 2);
+    EXPECT_EQ(res.err.find("hunter2"), std::string::npos) << res.err;
+}
+
 }  // namespace
 }  // namespace bts::beacon

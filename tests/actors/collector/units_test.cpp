@@ -467,6 +467,22 @@ TEST(Config, RejectsUnknownKeysAndBadCombinations) {
     bad("[elasticsearch]\nenabled = true\nurl = \"https://elastic:pw@es:9200\"\n", "elasticsearch.url");
     bad("[elasticsearch]\nenabled = true\nindex_prefix = \"BTS\"\n", "elasticsearch.index_prefix");
     bad("[elasticsearch]\nenabled = true\nusername = \"u\"\napi_key = \"k\"\n", "elasticsearch.api_key");
+    // issue 17: each error names its own key (listen = "-5s" was blamed on collector.curve.secret_cert).
+    bad("[collector]\nlisten = \"-5s\"\n", "collector.listen");
+    bad("[collector]\npublish = \"tcp://127.0.0.1:99999\"\n", "collector.publish");
+    bad("[collector]\ninstance = \"eu collector\"\n", "collector.instance");
+    // Credentials given on the command line are not echoed in the error's source.
+    {
+        auto d = bts::util::TomlDoc::parse("[elasticsearch]\nenabled = true\n", "c.toml");
+        d.set("elasticsearch.url", "https://elastic:pw-s3cret@es:9200", "--elasticsearch https://elastic:pw-s3cret@es:9200");
+        try {
+            (void)bts::util::build_config<bc::CollectorConfig>(d);
+            ADD_FAILURE() << "accepted credentials in the URL";
+        } catch (const bts::util::ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find("elasticsearch.url"), std::string::npos) << e.what();
+            EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+        }
+    }
     auto doc = bts::util::TomlDoc::parse("[elasticsearch]\nenabled = true\nbulk_max_docs = \"2k\"\n", "c.toml");
     auto c = bts::util::build_config<bc::CollectorConfig>(doc);
     EXPECT_EQ(c.es.bulk_max_docs, 2000u);

@@ -569,5 +569,20 @@ TEST(Wire, ValidateCommand) {
     EXPECT_TRUE(validate(Command{"r", 1, "group:", "stop", ""}).has_value());
 }
 
+TEST(Wire, IdRule) {
+    // The rule for beacon and run ids (issue 17: "eu/load 1" ran and every interval was dropped).
+    EXPECT_EQ(validate_id("load-1"), std::nullopt);
+    EXPECT_EQ(validate_id("eu.load_1:a@b"), std::nullopt);
+    EXPECT_EQ(validate_id(std::string(kMaxIdBytes, 'x')), std::nullopt);
+    EXPECT_EQ(validate_id(""), "empty");
+    EXPECT_EQ(validate_id("eu/load 1"), "contains '/' at position 3");
+    EXPECT_EQ(validate_id("load 1"), "contains a space at position 5");
+    EXPECT_TRUE(validate_id(std::string(kMaxIdBytes + 1, 'x')).has_value());
+    EXPECT_TRUE(validate_id("tab\there").has_value());
+    EXPECT_TRUE(validate_id("caf\xc3\xa9").has_value());
+    EXPECT_TRUE(validate_id(std::string("nul\0", 4)).has_value());
+    EXPECT_TRUE(validate_id("del\x7f").has_value());
+}
+
 }  // namespace
 }  // namespace bts::wire
