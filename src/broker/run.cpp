@@ -30,6 +30,7 @@ std::string_view to_string(RunState s) {
         case RunState::kPreparing: return "preparing";
         case RunState::kRunning: return "running";
         case RunState::kStopping: return "stopping";
+        case RunState::kDraining: return "draining";
         case RunState::kCompleted: return "completed";
         case RunState::kStopped: return "stopped";
         case RunState::kFailed: return "failed";
@@ -50,7 +51,7 @@ Run::Run(std::string run_id, Scenario scenario, RunOptions options,
       node_load_(scenario_.nodes.size(), 0) {}
 
 bool Run::wants(const BeaconEntry& b) const {
-    if (is_final(state_) || state_ == RunState::kStopping) return false;
+    if (is_final(state_) || state_ == RunState::kStopping || state_ == RunState::kDraining) return false;
     if (!b.alive || !b.hello_seen || participants_.contains(b.id)) return false;
     if (!scenario_.group.empty() &&
         std::find(b.groups.begin(), b.groups.end(), scenario_.group) == b.groups.end()) {
@@ -72,11 +73,18 @@ std::size_t Run::live_participants() const {
 std::vector<Run::Participant*> Run::live() {
     std::vector<Participant*> out;
     for (auto& [id, p] : participants_) {
-        if (p.alive && !p.failed) out.push_back(&p);
+        if (p.alive && !p.failed && !p.finished) out.push_back(&p);
     }
     std::sort(out.begin(), out.end(),
               [](const Participant* a, const Participant* b) { return a->ordinal < b->ordinal; });
     return out;
+}
+
+bool Run::all_finished() const {
+    for (const auto& [id, p] : participants_) {
+        if (p.alive && !p.failed && !p.finished) return false;
+    }
+    return true;
 }
 
 bool Run::add(const BeaconEntry& b, TimePoint now) {
@@ -114,20 +122,30 @@ std::string Run::make_payload(Participant& p, TimePoint now, std::size_t live) {
     a.run_id = id_;
     a.node = scenario_.nodes.empty() ? std::string() : scenario_.nodes[p.node_index];
     a.rate = total <= 0 ? 0.0 : std::max(0.001, std::round(total / static_cast<double>(live_count) * 1000.0) / 1000.0);
-    // The beacon's own hard limit: the rest of the run and a second of grace (the broker
-    // stops it first; this only matters if the broker is gone and the dead-man switch too).
-    Duration remaining = scenario_.total_duration();
-    if (run_start_) remaining = std::max<Duration>(remaining - (now - *run_start_), milliseconds(100));
-    a.duration = duration_cast<Duration>(remaining + std::chrono::seconds(1));
-    if (scenario_.budget > 0) {
-        a.budget = scenario_.budget / split_over + 1;
-    } else if (auto planned = scenario_.planned_transactions()) {
-        // Shares move with ramps and joiners; 10 % headroom keeps the beacon's own budget from
-        // cutting the run short, the broker watches the total.
-        double fraction = run_start_ ? secs(remaining) / secs(scenario_.total_duration()) : 1.0;
-        a.budget = static_cast<std::uint64_t>(
-                       std::ceil(*planned * fraction * 1.1 / static_cast<double>(live_count))) + 10;
+    // The beacon's own schedule: its integer share of every segment from now on, timed on its
+    // own clock. The shares of all beacons add up to the scenario's count exactly, and the
+    // beacon ends by itself; the broker never stops it by its clock.
+    const Duration elapsed = run_start_ ? Duration(now - *run_start_) : Duration::zero();
+    const std::size_t rank = std::min(p.ordinal, live_count - 1);
+    Duration remaining = Duration::zero();
+    for (const auto& seg : segments_) {
+        if (seg.start + seg.length <= elapsed) continue;
+        const Duration len = seg.start + seg.length - std::max(seg.start, elapsed);
+        BeaconSegment bs;
+        bs.length = len;
+        if (seg.rate > 0) {
+            const auto total = static_cast<std::uint64_t>(std::llround(seg.rate * secs(len)));
+            bs.count = count_share(total, rank, live_count);
+            bs.rate = split_rate(seg.rate, live_count)[rank];
+        }
+        a.schedule.push_back(bs);
+        remaining += len;
     }
+    if (a.schedule.empty()) a.schedule.push_back(BeaconSegment{milliseconds(100), a.rate, 0});
+    if (remaining <= Duration::zero()) remaining = milliseconds(100);
+    a.duration = remaining;
+    // A scenario budget is split exactly too; the beacon stops at its share.
+    if (scenario_.budget > 0) a.budget = count_share(scenario_.budget, std::min(p.ordinal, split_over - 1), split_over);
     a.accounts = account_slice(scenario_.accounts, scenario_.split_accounts, p.ordinal, split_over);
     a.seed = scenario_.seed + p.ordinal;
     a.stats_sinks = options_.stats_sinks;
@@ -140,8 +158,9 @@ std::string_view Run::stage_kind() const {
     switch (state_) {
         case RunState::kConfiguring: return wire::command_kind::kConfigure;
         case RunState::kPreparing: return wire::command_kind::kPrepare;
-        case RunState::kRunning: return wire::command_kind::kStart;
-        default: return wire::command_kind::kStop;
+        case RunState::kRunning:
+        case RunState::kDraining: return wire::command_kind::kStart;
+        default: return abort_ ? wire::command_kind::kAbort : wire::command_kind::kStop;
     }
 }
 
@@ -174,6 +193,7 @@ void Run::enter(RunState s, TimePoint now, std::vector<Outgoing>* out) {
     state_ = s;
     stage_started_ = now;
     if (is_final(s)) return;
+    if (s == RunState::kDraining) return;  // nothing to say: the beacons end on their own
     stage_seq_ = next_seq_();
     if (s == RunState::kRunning) {
         run_start_ = now;
@@ -202,7 +222,7 @@ void Run::enter(RunState s, TimePoint now, std::vector<Outgoing>* out) {
         c.seq = next_seq_();
         c.target = scenario_.group.empty() ? std::string(wire::kTargetAll)
                                            : std::string(wire::kTargetGroupPrefix) + scenario_.group;
-        c.kind = std::string(wire::command_kind::kStop);
+        c.kind = std::string(stage_kind());
         out->push_back({c});
     }
 }
@@ -234,7 +254,7 @@ void Run::resplit(TimePoint now, std::vector<Outgoing>* out) {
 }
 
 void Run::fail_if_empty(TimePoint now) {
-    if (is_final(state_) || state_ == RunState::kStopping || started_pending_) return;
+    if (is_final(state_) || state_ == RunState::kStopping || state_ == RunState::kDraining || started_pending_) return;
     if (live_participants() > 0) return;
     std::string why = "all beacons lost";
     for (const auto& [id, p] : participants_) {
@@ -277,7 +297,8 @@ void Run::on_ack(const wire::CommandAck& ack, TimePoint now) {
                 if (fanout_waiting_.empty()) fanout_.all_acked_us = fanout_.ack_us.back();
             }
             p.acked_stage_seq = stage_seq_;
-        } else if (state_ != RunState::kStopping) {
+            if (state_ == RunState::kRunning || state_ == RunState::kDraining) p.started = true;
+        } else if (state_ != RunState::kStopping && state_ != RunState::kDraining) {
             p.failed = true;
             p.error = ack.error.empty() ? "refused " + std::string(stage_kind()) : ack.error;
             p.stop_seq = next_seq_();
@@ -309,7 +330,23 @@ void Run::on_stats(const wire::StatsInterval& st, std::int64_t /*now_unix_ms*/) 
     total_sent_ += st.sent;
     total_accepted_ += st.accepted;
     total_rejected_ += rejected;
+    total_unknown_ += st.unknown_outcome;
+    total_included_ += st.included_txs;
+    total_included_ops_ += st.included_ops;
+    total_expired_ += st.expired_unincluded;
+    total_pending_ += st.pending_at_cutoff;
+    total_dropped_sends_ += st.dropped_sends;
     total_latency_.merge(st.acceptance_from_intended);
+    if (st.inclusion.validate() == std::nullopt) total_inclusion_.merge(st.inclusion);
+    Participant& part = participants_.at(st.beacon_id);
+    part.sent += st.sent;
+    part.accepted += st.accepted;
+    part.rejected += rejected;
+    part.unknown += st.unknown_outcome;
+    part.included += st.included_txs;
+    part.expired += st.expired_unincluded;
+    part.pending += st.pending_at_cutoff;
+    if (st.final) part.finished = true;
     if (!run_start_) return;
     const std::int64_t sec = st.interval_start_ms / 1000;
     if (sec < closed_through_) {
@@ -324,6 +361,7 @@ void Run::on_stats(const wire::StatsInterval& st, std::int64_t /*now_unix_ms*/) 
     o.sent += st.sent;
     o.accepted += st.accepted;
     o.rejected += rejected;
+    o.included += st.included_txs;
     o.configured += st.configured_rate;
     ++o.beacons;
     o.latency.merge(st.acceptance_from_intended);
@@ -352,6 +390,7 @@ void Run::close_seconds(std::int64_t now_unix_ms, double heartbeat_rate, bool al
             row.sent = o.sent;
             row.accepted = o.accepted;
             row.rejected = o.rejected;
+            row.included = o.included;
             row.beacons = o.beacons;
             row.p50_us = o.latency.percentile(50);
             row.p99_us = o.latency.percentile(99);
@@ -362,8 +401,24 @@ void Run::close_seconds(std::int64_t now_unix_ms, double heartbeat_rate, bool al
     closed_through_ = std::max(closed_through_, cutoff);
 }
 
-void Run::stop(std::string reason, TimePoint now) {
-    if (is_final(state_) || state_ == RunState::kStopping) return;
+void Run::on_beacon_state(const std::string& beacon_id, const std::string& state, const std::string& run_id) {
+    auto it = participants_.find(beacon_id);
+    if (it == participants_.end() || run_id != id_ || !it->second.started) return;
+    if (state == "stopped") it->second.finished = true;
+}
+
+void Run::stop(std::string reason, TimePoint now, bool abort) {
+    if (is_final(state_)) return;
+    if (state_ == RunState::kStopping || state_ == RunState::kDraining) {
+        // Already winding down: only an abort changes anything (it cuts the drains short).
+        if (!abort || abort_) return;
+        abort_ = true;
+        stopped_by_operator_ = true;
+        reason_ = std::move(reason);
+        enter(RunState::kStopping, now, &pending_);
+        return;
+    }
+    abort_ = abort;
     reason_ = std::move(reason);
     stopped_by_operator_ = true;
     if (started_pending_) {  // nothing was sent yet: nothing to stop
@@ -404,28 +459,45 @@ std::vector<Outgoing> Run::tick(TimePoint now, std::int64_t now_unix_ms, double 
             break;
         case RunState::kRunning: {
             Duration elapsed = now - *run_start_;
-            if (elapsed >= scenario_.total_duration()) {
-                reason_ = "completed";
-                enter(RunState::kStopping, now, &out);
-                break;
-            }
-            if (scenario_.budget > 0 && total_sent_ >= scenario_.budget) {
-                reason_ = "budget reached";
-                enter(RunState::kStopping, now, &out);
+            // The scenario's time is up, or every beacon already finished its share (budget):
+            // the beacons end their schedules and drain by themselves.
+            const bool any_started = std::any_of(participants_.begin(), participants_.end(),
+                                                 [](const auto& kv) { return kv.second.started; });
+            if (elapsed >= scenario_.total_duration() || (any_started && all_finished())) {
+                reason_ = elapsed >= scenario_.total_duration() || scenario_.budget == 0 ? "completed" : "budget reached";
+                enter(RunState::kDraining, now, &out);
                 break;
             }
             std::size_t seg = segment_;
             while (seg + 1 < segments_.size() && elapsed >= segments_[seg + 1].start) ++seg;
-            if (seg != segment_) {
-                segment_ = seg;
-                resplit_pending_ = true;
-            }
+            segment_ = seg;  // for status; the beacons follow their own schedules
             if (resplit_pending_) resplit(now, &out);
             break;
         }
-        case RunState::kStopping:
-            if (!stopped_at_ && (stage_done() || now - stage_started_ >= options_.stop_timeout)) {
-                stopped_at_ = now;
+        case RunState::kDraining:
+        case RunState::kStopping: {
+            // Wait for every live participant's final report; past the limit, abort the rest.
+            const Duration limit = state_ == RunState::kStopping && abort_ ? Duration(options_.stop_timeout)
+                                                                          : Duration(options_.drain_timeout);
+            if (!stopped_at_ && all_finished()) stopped_at_ = now;
+            if (!stopped_at_ && now - stage_started_ >= limit) {
+                if (!aborted_stragglers_) {
+                    aborted_stragglers_ = true;
+                    for (const auto& [id, p] : participants_) {
+                        if (!p.alive || p.failed || p.finished) continue;
+                        wire::Command c;
+                        c.run_id = id_;
+                        c.seq = next_seq_();
+                        c.target = id;
+                        c.kind = std::string(wire::command_kind::kAbort);
+                        c.payload = "the broker's drain limit passed";
+                        out.push_back({c});
+                    }
+                    stage_started_ = now;
+                    if (state_ == RunState::kDraining) state_ = RunState::kStopping, abort_ = true;
+                } else {
+                    stopped_at_ = now;  // their reports are lost: the run's record ends here
+                }
             }
             if (stopped_at_ && now - *stopped_at_ >= options_.stats_grace) {
                 state_ = failed_ ? RunState::kFailed
@@ -433,6 +505,7 @@ std::vector<Outgoing> Run::tick(TimePoint now, std::int64_t now_unix_ms, double 
                 finished_ = now;
             }
             break;
+        }
         default:
             break;
     }
@@ -456,6 +529,8 @@ std::vector<Outgoing> Run::desired_for(const std::string& beacon_id) const {
     std::vector<Outgoing> out;
     auto it = participants_.find(beacon_id);
     if (it == participants_.end() || started_pending_ || stage_seq_ == 0) return out;
+    // Draining: nothing to ask for (a start now would send load after the scenario's end).
+    if (state_ == RunState::kDraining) return out;
     const Participant& p = it->second;
     out.push_back(stage_command(p));
     if (state_ == RunState::kRunning && !p.failed && p.rate_seq != 0) out.push_back(rate_command(p));
@@ -474,9 +549,11 @@ std::optional<TimePoint> Run::next_deadline() const {
             }
             return end;
         }
+        case RunState::kDraining:
         case RunState::kStopping:
             return stopped_at_ ? *stopped_at_ + options_.stats_grace
-                               : stage_started_ + options_.stop_timeout;
+                               : stage_started_ + (state_ == RunState::kStopping && abort_ ? options_.stop_timeout
+                                                                                          : options_.drain_timeout);
         default:
             return std::nullopt;
     }
@@ -526,6 +603,14 @@ nlohmann::json Run::status(std::int64_t since_t, TimePoint now, bool detail) con
         b["failed"] = p.failed;
         if (p.failed) b["error"] = p.error;
         b["acked"] = p.acked_stage_seq == stage_seq_;
+        b["finished"] = p.finished;
+        b["sent"] = p.sent;
+        b["accepted"] = p.accepted;
+        b["rejected"] = p.rejected;
+        b["unknown"] = p.unknown;
+        b["included"] = p.included;
+        b["expired"] = p.expired;
+        b["pending"] = p.pending;
         beacons.push_back(std::move(b));
     }
     j["failed"] = failed;
@@ -538,7 +623,24 @@ nlohmann::json Run::status(std::int64_t since_t, TimePoint now, bool detail) con
     totals["p50_us"] = total_latency_.percentile(50);
     totals["p99_us"] = total_latency_.percentile(99);
     totals["max_us"] = total_latency_.max();
-    totals["achieved_rate"] = elapsed > 0 ? static_cast<double>(total_sent_) / elapsed : 0.0;
+    // Rates over the sending time (a drain after it sends nothing).
+    const double send_span = std::min(elapsed, secs(scenario_.total_duration()));
+    totals["achieved_rate"] = send_span > 0 ? static_cast<double>(total_sent_) / send_span : 0.0;
+    // The run's accounting (wire.hpp StatsInterval): sent = accepted + rejected + unknown,
+    // accepted = included + expired + pending — exact once every beacon has reported its end.
+    totals["unknown"] = total_unknown_;
+    totals["included"] = total_included_;
+    totals["included_ops"] = total_included_ops_;
+    totals["expired"] = total_expired_;
+    totals["pending"] = total_pending_;
+    totals["dropped_sends"] = total_dropped_sends_;
+    totals["included_rate"] = send_span > 0 ? static_cast<double>(total_included_) / send_span : 0.0;
+    totals["incl_p50_us"] = total_inclusion_.percentile(50);
+    totals["incl_p99_us"] = total_inclusion_.percentile(99);
+    totals["incl_max_us"] = total_inclusion_.max();
+    std::size_t finished_count = 0;
+    for (const auto& [id, p] : participants_) finished_count += p.finished;
+    totals["finished_beacons"] = finished_count;
     totals["stats_dropped"] = stats_dropped_;
     totals["late_stats"] = late_stats_;
     j["totals"] = std::move(totals);
@@ -551,6 +653,7 @@ nlohmann::json Run::status(std::int64_t since_t, TimePoint now, bool detail) con
                         {"sent", r.sent},
                         {"accepted", r.accepted},
                         {"rejected", r.rejected},
+                        {"included", r.included},
                         {"p50_us", r.p50_us},
                         {"p99_us", r.p99_us},
                         {"beacons", r.beacons},

@@ -6,17 +6,28 @@
 //   configuring  kind "configure", payload = the beacon's run config (scenario.hpp)
 //   preparing    kind "prepare",   same payload
 //   running      kind "start",     same payload; the run clock starts
-//   stopping     kind "stop" (and one stop to "all" or the scenario's group)
+//   draining     no command: the scenario's time is up (or every beacon finished early, e.g.
+//                its budget share). Each beacon ends its own schedule on its own clock, drains
+//                (replies, inclusion) and reports a final StatsInterval; the broker waits for
+//                every live participant's final report (or a heartbeat "stopped" for the run)
+//                up to drain_timeout, then aborts the stragglers.
+//   stopping     operator stop: kind "stop" (and one stop to "all" or the scenario's group);
+//                beacons stop sending and drain, the broker waits as in draining. An operator
+//                abort sends kind "abort" instead (no drain) and waits stop_timeout.
 //   completed | stopped | failed   (final)
+// The broker's clock never cuts a run short: a beacon's payload holds its exact share of every
+// segment ([[beacon.segment]] with a count), so the run sends exactly the scenario's
+// Σ round(rate × length) over its segments, split over the beacons without remainder.
 // A stage ends when every live participant has acknowledged its seq, or after the stage's
 // timeout (stragglers converge through the re-published desired state). Every command carries
 // the payload, so a beacon that joins late or missed messages converges to the current stage
 // from any state (configure → prepare → start as needed).
 //
-// Rate: a participant's rate is its share of the scenario's total rate at the current time,
-// split over the live participants (split_rate). When a share changes (ramp/step segments,
-// beacons joining, lost or back) every participant gets a kind "rate" command (payload: the
-// rate as text, "unlimited" or tx/s) with a new seq.
+// Rate: a participant's schedule is its share of every segment, split over the participants
+// at the start. Ramps and steps need no command: the beacon follows its schedule. When the
+// participants change (a beacon joins, is lost or comes back) every live participant gets a
+// kind "rate" command (payload: its new share of the current segment, "unlimited" or tx/s)
+// with a new seq; the beacon scales the rest of its schedule alike.
 //
 // Participants: the beacons alive at the start (scenario.beacons.count of them, 0 = all, in id
 // order), plus beacons that register while the run is going on when count is 0 or not reached
@@ -42,7 +53,7 @@
 
 namespace bts::broker {
 
-enum class RunState { kConfiguring, kPreparing, kRunning, kStopping, kCompleted, kStopped, kFailed };
+enum class RunState { kConfiguring, kPreparing, kRunning, kStopping, kCompleted, kStopped, kFailed, kDraining };
 [[nodiscard]] std::string_view to_string(RunState s);
 [[nodiscard]] inline bool is_final(RunState s) {
     return s == RunState::kCompleted || s == RunState::kStopped || s == RunState::kFailed;
@@ -53,6 +64,9 @@ struct RunOptions {
     std::chrono::milliseconds prepare_timeout{60'000};
     std::chrono::milliseconds stop_timeout{5'000};
     std::chrono::milliseconds stats_grace{2'000};  // wait for the last stats after stopping
+    // Longest wait for the beacons' drains (replies, inclusion, expiry) after the scenario's time
+    // or a stop; then the stragglers are aborted.
+    std::chrono::milliseconds drain_timeout{180'000};
     std::vector<std::string> stats_sinks;           // beacon.stats.sinks in every payload
 };
 
@@ -71,6 +85,7 @@ struct SecondRow {
     std::uint64_t sent = 0;
     std::uint64_t accepted = 0;
     std::uint64_t rejected = 0;
+    std::uint64_t included = 0;  // seen in blocks, in reports for this second
     std::uint64_t p50_us = 0;    // acceptance latency from the intended send time
     std::uint64_t p99_us = 0;
     std::uint32_t beacons = 0;   // beacons that reported for this second
@@ -99,8 +114,12 @@ public:
     void beacon_back(const std::string& beacon_id, TimePoint now);
     void on_ack(const wire::CommandAck& ack, TimePoint now);
     void on_stats(const wire::StatsInterval& stats, std::int64_t now_unix_ms);
-    // Operator stop (bts-ctl stop, broker shutdown).
-    void stop(std::string reason, TimePoint now);
+    // A beacon's heartbeat: "stopped" for this run, after it had started it, means it is done
+    // (its final report may have been lost with the broker).
+    void on_beacon_state(const std::string& beacon_id, const std::string& state, const std::string& run_id);
+    // Operator stop (bts-ctl stop, broker shutdown): beacons stop sending and drain; with
+    // `abort`, they end at once.
+    void stop(std::string reason, TimePoint now, bool abort = false);
 
     // Advances stages and the rate schedule; returns commands with new seqs to publish now.
     std::vector<Outgoing> tick(TimePoint now, std::int64_t now_unix_ms, double heartbeat_rate);
@@ -150,12 +169,17 @@ private:
         std::uint64_t acked_stage_seq = 0;
         bool alive = true;
         bool failed = false;
+        bool started = false;   // acknowledged the start stage
+        bool finished = false;  // sent its final report (or said "stopped" for this run)
         std::string error;
+        // Its run totals, from its reports.
+        std::uint64_t sent = 0, accepted = 0, rejected = 0, unknown = 0, included = 0, expired = 0, pending = 0;
     };
     struct OpenSecond {
         std::uint64_t sent = 0;
         std::uint64_t accepted = 0;
         std::uint64_t rejected = 0;
+        std::uint64_t included = 0;
         double configured = 0.0;
         std::uint32_t beacons = 0;
         util::Histogram latency;
@@ -169,6 +193,7 @@ private:
     void resplit(TimePoint now, std::vector<Outgoing>* out);
     double current_total_rate(TimePoint now) const;
     std::vector<Participant*> live();
+    bool all_finished() const;  // every live participant sent its final report
     void close_seconds(std::int64_t now_unix_ms, double heartbeat_rate, bool all);
     std::string make_payload(Participant& p, TimePoint now, std::size_t live);
     void fail_if_empty(TimePoint now);
@@ -190,6 +215,8 @@ private:
     std::optional<TimePoint> finished_;         // reached a final state
     bool failed_ = false;
     bool stopped_by_operator_ = false;
+    bool abort_ = false;        // the stop is an abort (kind "abort", no drain)
+    bool aborted_stragglers_ = false;
     std::vector<Outgoing> pending_;             // made outside tick(), published by the next
     std::size_t segment_ = 0;
     bool resplit_pending_ = false;
@@ -206,8 +233,15 @@ private:
     std::uint64_t total_sent_ = 0;
     std::uint64_t total_accepted_ = 0;
     std::uint64_t total_rejected_ = 0;
+    std::uint64_t total_unknown_ = 0;
+    std::uint64_t total_included_ = 0;
+    std::uint64_t total_included_ops_ = 0;
+    std::uint64_t total_expired_ = 0;
+    std::uint64_t total_pending_ = 0;
+    std::uint64_t total_dropped_sends_ = 0;
     wire::ClassCounts rejected_by_class_;
     util::Histogram total_latency_;
+    util::Histogram total_inclusion_;
     std::uint64_t stats_dropped_ = 0;
     std::uint64_t late_stats_ = 0;
     std::uint64_t rate_errors_ = 0;

@@ -96,6 +96,11 @@ inline constexpr std::string_view kStart = "start";
 inline constexpr std::string_view kStop = "stop";
 // A new send rate for the running run: payload "unlimited" or tx/s as a number ("33.334").
 inline constexpr std::string_view kRate = "rate";
+// Appended (issue 11). "stop" ends the sending at once and lets the beacon drain: it waits for
+// the replies still due and for its accepted transactions to be included or to expire, so the
+// run's counts are final. "abort" ends the run at once, drain included: what is still open is
+// reported as unknown_outcome / pending_at_cutoff (StatsInterval).
+inline constexpr std::string_view kAbort = "abort";
 }  // namespace command_kind
 inline constexpr std::string_view kTargetAll = "all";
 inline constexpr std::string_view kTargetGroupPrefix = "group:";
@@ -114,11 +119,6 @@ struct Command {
 // Checks kind and target (decode() checks only the structure). nullopt when valid.
 [[nodiscard]] std::optional<std::string> validate(const Command& c);
 
-// Beacon → broker (DEALER): outcome of a Command.
-struct CommandAck {
-    static constexpr MsgType kType = MsgType::kCommandAck;
-    std::string beacon_id;
-    std::string run_id;
 // The id rule, for beacon ids and run ids wherever they are given (command line, config) and
 // wherever they are received (the collector drops what breaks it): 1 to kMaxIdBytes printable
 // ASCII characters, no space, no '/' (ids are parts of topics and keys: "interval/RUN/BEACON").
@@ -126,6 +126,11 @@ struct CommandAck {
 inline constexpr std::size_t kMaxIdBytes = 128;
 [[nodiscard]] std::optional<std::string> validate_id(std::string_view id);
 
+// Beacon → broker (DEALER): outcome of a Command.
+struct CommandAck {
+    static constexpr MsgType kType = MsgType::kCommandAck;
+    std::string beacon_id;
+    std::string run_id;
     std::uint64_t seq = 0;  // Command::seq being acknowledged
     bool ok = false;
     std::string error;  // "" when ok
@@ -165,6 +170,16 @@ struct StatsInterval {
     double proc_cpu_pct = 0.0;
     std::uint64_t rss_bytes = 0;
     bool final = false;  // last interval of the run for this beacon
+    // Appended (issue 11, exact accounting). Over a run, per beacon:
+    //   sent = accepted + Σ rejected_by_class + unknown_outcome
+    //   accepted = included_txs + expired_unincluded + pending_at_cutoff
+    // A transaction's reply outcome is counted once, when it is known: a broadcast whose reply
+    // was lost (timeout, disconnect, malformed) counts as accepted if it later shows up in a
+    // block, as unknown_outcome when it expires unseen or the run ends first.
+    std::uint64_t unknown_outcome = 0;
+    // Accepted, neither included nor expired when the run's tracking ended (final interval only;
+    // non-zero only when a drain was cut short: abort, drain cap, node gone).
+    std::uint64_t pending_at_cutoff = 0;
 
     friend bool operator==(const StatsInterval&, const StatsInterval&) = default;
 };

@@ -72,6 +72,18 @@ struct Fixture {
     }
 };
 
+// A beacon's last report of the run.
+void final_report(Run& run, const std::string& id, std::uint64_t sent = 0) {
+    wire::StatsInterval s;
+    s.run_id = "run-1";
+    s.beacon_id = id;
+    s.interval_start_ms = kUnix0;
+    s.interval_ms = 0;
+    s.sent = s.accepted = s.included_txs = sent;
+    s.final = true;
+    run.on_stats(s, 0);
+}
+
 double rate_of(const std::vector<Outgoing>& out, const std::string& id) {
     for (const auto& o : out) {
         if (o.command.kind == "rate" && o.command.target == id) return std::stod(o.command.payload);
@@ -91,6 +103,12 @@ TEST(Run, StagesAdvanceOnAcksAndTheRunCompletes) {
         EXPECT_EQ(o.command.kind, "configure");
         EXPECT_NE(o.command.payload.find("run_id = \"run-1\""), std::string::npos);
         EXPECT_NE(o.command.payload.find("rate = 30.0"), std::string::npos) << o.command.payload;
+        // Its own schedule: exactly its share of 90/s × 10 s, ended on its own clock.
+        EXPECT_NE(o.command.payload.find("[[beacon.segment]]\nduration = \"10s\"\nrate = 30.0\ncount = 300\n"),
+                  std::string::npos)
+            << o.command.payload;
+        EXPECT_NE(o.command.payload.find("duration = \"10s\""), std::string::npos) << "no grace second";
+        EXPECT_EQ(o.command.payload.find("budget"), std::string::npos) << "the schedule is the budget";
     }
     EXPECT_EQ(seqs.size(), 1u) << "one stage seq for all participants";
     // Not every beacon acked: stay.
@@ -105,6 +123,7 @@ TEST(Run, StagesAdvanceOnAcksAndTheRunCompletes) {
     out = f.tick(f.t0 + 1s);
     EXPECT_EQ(f.run->state(), RunState::kRunning);
     EXPECT_EQ(Fixture::kinds(out), std::set<std::string>{"start"}) << "shares unchanged: no rate command";
+    f.ack_all(out, f.t0 + 1s);
 
     // Re-publication carries the current stage with its payload (late/missed convergence).
     auto desired = f.run->desired();
@@ -112,18 +131,43 @@ TEST(Run, StagesAdvanceOnAcksAndTheRunCompletes) {
     EXPECT_EQ(desired[0].command.kind, "start");
     EXPECT_FALSE(desired[0].command.payload.empty());
 
-    EXPECT_TRUE(f.tick(f.t0 + 10s).empty());
+    EXPECT_TRUE(f.tick(f.t0 + 10999ms).empty());  // running since t0 + 1 s
+    // The scenario's time is up: no stop (the beacons end their schedules on their own clocks
+    // and drain); the run waits for every beacon's final report.
     out = f.tick(f.t0 + 11s);
-    EXPECT_EQ(f.run->state(), RunState::kStopping);
-    EXPECT_EQ(Fixture::kinds(out), std::set<std::string>{"stop"});
-    ASSERT_EQ(out.size(), 4u);
-    EXPECT_EQ(out.back().command.target, "all") << "and once to everyone";
+    EXPECT_TRUE(out.empty()) << "the broker's clock does not cut the beacons short";
+    EXPECT_EQ(f.run->state(), RunState::kDraining);
     EXPECT_EQ(f.run->reason(), "completed");
-    f.ack_all(out, f.t0 + 11s);
-    f.tick(f.t0 + 11s);
-    f.tick(f.t0 + 12s);
-    EXPECT_EQ(f.run->state(), RunState::kStopping) << "waits for the last stats";
-    f.tick(f.t0 + 13s);
+    EXPECT_TRUE(f.run->desired().empty()) << "nothing to re-publish while draining";
+    final_report(*f.run, "b1");
+    final_report(*f.run, "b2");
+    f.tick(f.t0 + 15s);
+    EXPECT_EQ(f.run->state(), RunState::kDraining) << "b3 is still draining";
+    // b3's final report was lost, but its heartbeat says it has stopped this run.
+    f.run->on_beacon_state("b3", "stopped", "run-1");
+    f.tick(f.t0 + 16s);
+    f.tick(f.t0 + 17s);
+    EXPECT_EQ(f.run->state(), RunState::kDraining) << "waits for the last stats";
+    f.tick(f.t0 + 18s);
+    EXPECT_EQ(f.run->state(), RunState::kCompleted);
+}
+
+TEST(Run, ABeaconThatNeverReportsIsAbortedAfterTheDrainLimit) {
+    RunOptions o;
+    o.drain_timeout = 30s;
+    Fixture f(scenario(), o);
+    for (auto id : {"b1", "b2"}) f.run->add(beacon(id), f.t0);
+    f.ack_all(f.start_all(f.t0), f.t0);
+    f.tick(f.t0 + 10s);
+    final_report(*f.run, "b1");
+    EXPECT_TRUE(f.tick(f.t0 + 39s).empty());
+    auto out = f.tick(f.t0 + 40s);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].command.kind, "abort");
+    EXPECT_EQ(out[0].command.target, "b2");
+    final_report(*f.run, "b2");
+    f.tick(f.t0 + 41s);
+    f.tick(f.t0 + 43s);
     EXPECT_EQ(f.run->state(), RunState::kCompleted);
 }
 
@@ -153,21 +197,18 @@ duration = "3s"
     f.run->add(beacon("b2"), f.t0);
     auto out = f.tick(f.t0);
     EXPECT_NE(out[0].command.payload.find("rate = 5.0"), std::string::npos) << "first second: 10/2";
+    // The whole ramp is in the payload: the beacon steps its rate on its own clock.
+    for (auto seg : {"rate = 5.0\ncount = 5\n", "rate = 10.0\ncount = 10\n", "rate = 15.0\ncount = 15\n"})
+        EXPECT_NE(out[0].command.payload.find(seg), std::string::npos) << seg << out[0].command.payload;
     f.ack_all(out, f.t0);
     f.ack_all(f.tick(f.t0), f.t0);
     out = f.tick(f.t0);  // running at t0
     EXPECT_EQ(Fixture::kinds(out), std::set<std::string>{"start"});
-    out = f.tick(f.t0 + 1s);
-    EXPECT_DOUBLE_EQ(rate_of(out, "b1"), 10);
-    EXPECT_DOUBLE_EQ(rate_of(out, "b2"), 10);
-    EXPECT_EQ(f.run->next_deadline(), f.t0 + 2s);
-    out = f.tick(f.t0 + 2s);
-    EXPECT_DOUBLE_EQ(rate_of(out, "b1"), 15);
-    // The rate command is part of the desired state from now on.
+    EXPECT_TRUE(f.tick(f.t0 + 1s).empty()) << "no rate command for a ramp step";
+    EXPECT_TRUE(f.tick(f.t0 + 2s).empty());
     auto desired = f.run->desired_for("b2");
-    ASSERT_EQ(desired.size(), 2u);
-    EXPECT_EQ(desired[1].command.kind, "rate");
-    EXPECT_EQ(desired[1].command.payload, "15.0");
+    ASSERT_EQ(desired.size(), 1u);
+    EXPECT_EQ(desired[0].command.kind, "start");
 }
 
 TEST(Run, LateJoinerGetsItsShareAndConvergesFromTheDesiredState) {
@@ -183,9 +224,10 @@ TEST(Run, LateJoinerGetsItsShareAndConvergesFromTheDesiredState) {
     ASSERT_EQ(d.size(), 2u);
     EXPECT_EQ(d[0].command.kind, "start");
     EXPECT_EQ(d[1].command.kind, "rate");
-    // Its payload: the rest of the run (6 s) plus a second of grace, its own accounts, node.
+    // Its payload: the rest of the run (6 s), its share of it, its own accounts, node.
     const std::string& p = d[0].command.payload;
-    EXPECT_NE(p.find("duration = \"7s\""), std::string::npos) << p;
+    EXPECT_NE(p.find("duration = \"6s\""), std::string::npos) << p;
+    EXPECT_NE(p.find("count = 180\n"), std::string::npos) << "90/s x 6 s over 3 beacons: " << p;
     EXPECT_NE(p.find("accounts = \"devnet:stress-0..stress-29\""), std::string::npos)
         << "slices of the 2 starting beacons; the third wraps to the first: " << p;
     EXPECT_NE(p.find("seed = 3"), std::string::npos);
@@ -243,8 +285,28 @@ TEST(Run, OperatorStopEndsStopped) {
     f.ack_all(out, f.t0 + 1s);
     f.tick(f.t0 + 1s);
     f.tick(f.t0 + 4s);
+    EXPECT_EQ(f.run->state(), RunState::kStopping) << "the beacon drains: wait for its final report";
+    final_report(*f.run, "b1");
+    f.tick(f.t0 + 5s);
+    f.tick(f.t0 + 7s);
     EXPECT_EQ(f.run->state(), RunState::kStopped);
     EXPECT_EQ(f.run->reason(), "stopped by operator");
+}
+
+TEST(Run, OperatorAbortSendsAbortAlsoWhileDraining) {
+    Fixture f(scenario());
+    f.run->add(beacon("b1"), f.t0);
+    f.ack_all(f.start_all(f.t0), f.t0);
+    f.tick(f.t0 + 10s);
+    EXPECT_EQ(f.run->state(), RunState::kDraining);
+    f.run->stop("no time", f.t0 + 11s, true);
+    auto out = f.tick(f.t0 + 11s);
+    EXPECT_EQ(Fixture::kinds(out), std::set<std::string>{"abort"});
+    EXPECT_EQ(out.back().command.target, "all");
+    final_report(*f.run, "b1");
+    f.tick(f.t0 + 12s);
+    f.tick(f.t0 + 14s);
+    EXPECT_EQ(f.run->state(), RunState::kStopped);
 }
 
 TEST(Run, StatsBecomePerSecondRowsAndTotals) {
@@ -306,16 +368,24 @@ nodes = ["ws://n:1"]
 )", "b.toml"));
     f.run->add(beacon("b1"), f.t0);
     auto out = f.start_all(f.t0);
-    EXPECT_NE(out[0].command.payload.find("budget = 151"), std::string::npos) << out[0].command.payload;
-    wire::StatsInterval s;
-    s.run_id = "run-1";
-    s.beacon_id = "b1";
-    s.interval_start_ms = kUnix0;
-    s.sent = 150;
-    f.run->on_stats(s, 0);
+    EXPECT_NE(out[0].command.payload.find("budget = 150\n"), std::string::npos) << out[0].command.payload;
+    f.ack_all(out, f.t0);
+    // The beacon stops at its budget share by itself and reports; the run is over early.
+    final_report(*f.run, "b1", 150);
     f.tick(f.t0 + 2s);
-    EXPECT_EQ(f.run->state(), RunState::kStopping);
+    EXPECT_EQ(f.run->state(), RunState::kDraining);
     EXPECT_EQ(f.run->reason(), "budget reached");
+    f.tick(f.t0 + 3s);
+    f.tick(f.t0 + 5s);
+    EXPECT_EQ(f.run->state(), RunState::kCompleted);
+    EXPECT_EQ(f.run->status(0, f.t0 + 4s)["totals"]["sent"], 150u);
+}
+
+TEST(Run, BudgetIsSplitWithoutRemainder) {
+    EXPECT_EQ(count_share(1000, 0, 3) + count_share(1000, 1, 3) + count_share(1000, 2, 3), 1000u);
+    EXPECT_EQ(count_share(1000, 0, 3), 334u);
+    EXPECT_EQ(count_share(1000, 2, 3), 333u);
+    EXPECT_EQ(count_share(2, 2, 3), 0u);
 }
 
 TEST(Run, GroupAndCountLimitParticipants) {

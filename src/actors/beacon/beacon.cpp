@@ -18,6 +18,10 @@ namespace {
 
 constexpr std::uint64_t kMaxBurst = 512;            // sends per wake-up before yielding to replies
 constexpr double kAssumedSignRatePerThread = 1500;   // conservative, for expiration planning
+// A drain with no block arriving ends this long after the estimated chain time passed the last
+// expiration (a node gone for good); with blocks, expiry is judged from them.
+constexpr std::int64_t kDrainMarginS = 30;
+constexpr auto kDrainCheck = std::chrono::milliseconds(250);
 
 std::int64_t to_ns(util::Duration d) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -148,6 +152,9 @@ void Beacon::handle_command(std::string_view kind, std::string_view payload, Don
     } else if (kind == wire::command_kind::kStop) {
         stop(payload.empty() ? "stop command" : payload);
         done(true, {});
+    } else if (kind == wire::command_kind::kAbort) {
+        abort(payload.empty() ? "abort command" : payload);
+        done(true, {});
     } else {
         done(false, "unknown command \"" + std::string(kind.substr(0, 40)) + "\"");
     }
@@ -241,6 +248,7 @@ void Beacon::fail_prepare(const std::string& error) {
     discovery_.reset();
     phase_timer_.cancel();
     close_connections();
+    watcher_.reset();
     summary_.stop_reason = "failed: " + error;
     set_state(State::stopped, error);
     if (auto done = std::move(pending_done_)) done(false, error);
@@ -364,6 +372,8 @@ void Beacon::on_discovered(const std::string& error, ChainInfo&& info) {
         return;
     }
     factory_.emplace(std::move(*factory));
+    // Follow blocks from now on, before anything is sent: no block of the run can be missed.
+    start_block_watcher();
     for (const auto& [acct, order] : chain_.open_orders) factory_->add_cancellable(acct, order);
     if (cfg.mix.limit_order_cancel > 0)
         log_->info("{} open order(s) of the run's accounts available to cancel", chain_.open_orders.size());
@@ -513,8 +523,9 @@ void Beacon::start(Done done) {
     }
     pacer_.emplace(cfg.rate, t0, to_ns(cfg.late_threshold));
     end_ns_ = t0 + to_ns(cfg.duration);
-    total_slots_ = pacer_->unlimited() ? UINT64_MAX : pacer_->count_before(end_ns_);
-    slot_ = 0;
+    segments_ = cfg.segments();
+    seg_end_ns_ = t0;
+    enter_segment(0, t0);
     last_send_ns_ = t0;
     last_reply_ns_ = t0;
     sending_ = true;
@@ -527,7 +538,7 @@ void Beacon::start(Done done) {
     log_->info("run {} started: {} at {}, up to {} transactions over {}", cfg.run_id, cfg.beacon_id,
                util::format_rate(cfg.rate), budget_, util::format_duration(cfg.duration));
     event("info", "run_started", "rate " + util::format_rate(cfg.rate));
-    start_block_watcher();
+    if (!watcher_) start_block_watcher();
     schedule_stats();
     done(true, {});
     pump();
@@ -542,9 +553,36 @@ void Beacon::set_rate(util::Rate rate, Done done) {
         done(false, "rate must be within 0 (unlimited)..10M/s");
         return;
     }
-    pacer_->rebase(rate, now_ns());
+    // The rest of the current segment at the new rate, and later segments scaled alike (the
+    // broker re-splits the cluster's rate when beacons come and go).
+    const double planned = segments_[seg_].rate.per_second;
+    const double factor = planned > 0 && rate.per_second > 0 ? rate.per_second / planned : 1.0;
+    segments_[seg_].rate = rate;
+    segments_[seg_].count.reset();
+    for (std::size_t k = seg_ + 1; k < segments_.size(); ++k) {
+        auto& sg = segments_[k];
+        if (sg.rate.is_unlimited()) continue;
+        sg.rate.per_second *= factor;
+        if (sg.count) sg.count = static_cast<std::uint64_t>(std::llround(static_cast<double>(*sg.count) * factor));
+    }
+    std::int64_t now = now_ns();
+    pacer_->rebase(rate, now);
     slot_ = 0;
-    total_slots_ = pacer_->unlimited() ? UINT64_MAX : pacer_->count_before(end_ns_);
+    total_slots_ = pacer_->unlimited() ? UINT64_MAX : pacer_->count_before(seg_end_ns_);
+    if (config_->budget == 0) {
+        // The budget follows the plan: what was sent, the rest of this segment, later ones.
+        std::uint64_t plan = tracker_->sent_total();
+        bool unlimited = pacer_->unlimited();
+        if (!unlimited) plan += total_slots_;
+        std::int64_t at = seg_end_ns_;
+        for (std::size_t k = seg_ + 1; k < segments_.size() && !unlimited; ++k) {
+            const auto& sg = segments_[k];
+            if (sg.rate.is_unlimited()) unlimited = true;
+            else plan += sg.count ? *sg.count : Pacer(sg.rate, at, 0).count_before(at + to_ns(sg.duration));
+            at += to_ns(sg.duration);
+        }
+        budget_ = unlimited ? std::max<std::uint64_t>(budget_, 1'000'000) : plan;
+    }
     config_->rate = rate;
     summary_.configured_rate = rate.per_second;
     log_->info("rate now {}", util::format_rate(rate));
@@ -566,19 +604,59 @@ void Beacon::schedule_pump(std::int64_t at_ns) {
     });
 }
 
+void Beacon::enter_segment(std::size_t k, std::int64_t at_ns) {
+    seg_ = k;
+    const ScheduleSegment& sg = segments_[k];
+    seg_end_ns_ = k + 1 == segments_.size() ? end_ns_ : at_ns + to_ns(sg.duration);
+    double rate = sg.rate.per_second;
+    // With a count, sends are spaced evenly so that exactly `count` fit in the segment.
+    if (sg.count && !sg.rate.is_unlimited())
+        rate = *sg.count > 0 ? static_cast<double>(*sg.count) / std::chrono::duration<double>(sg.duration).count()
+                             : sg.rate.per_second;
+    pacer_->rebase(util::Rate{sg.rate.is_unlimited() ? 0.0 : rate}, at_ns);
+    slot_ = 0;
+    total_slots_ = pacer_->unlimited() ? UINT64_MAX : pacer_->count_before(seg_end_ns_);
+    if (sg.count && !pacer_->unlimited()) total_slots_ = std::min(total_slots_, *sg.count);
+    if (k > 0) log_->debug("segment {} of {}: {} for {}", k + 1, segments_.size(), util::format_rate(util::Rate{rate}),
+                           util::format_duration(sg.duration));
+}
+
+bool Beacon::next_segment() {
+    if (seg_ + 1 >= segments_.size()) return false;
+    enter_segment(seg_ + 1, seg_end_ns_);
+    return true;
+}
+
 void Beacon::pump() {
     pump_posted_ = false;
     if (!sending_ || state_ != State::running) return;
     std::int64_t now = now_ns();
-    // Rate mode: slots intended before the end are sent even when the sender wakes after it
-    // (catch-up); the run ends when the last slot is done, not when the clock passes the end.
-    if (pacer_->unlimited() && now >= end_ns_) {
-        finish_sending("duration");
-        return;
-    }
-    if (!pacer_->unlimited()) {
+    std::uint64_t burst = 0;
+    for (;;) {
+        if (tracker_->sent_total() >= budget_) {
+            finish_sending("budget");
+            return;
+        }
+        if (pacer_->unlimited()) {
+            if (now >= seg_end_ns_) {
+                if (next_segment()) continue;
+                finish_sending("duration");
+                return;
+            }
+            while (tracker_->sent_total() < budget_ && tracker_->ready() > 0) {
+                if (!send_one(now, now)) break;
+            }
+            if (tracker_->sent_total() >= budget_) {
+                finish_sending("budget");
+                return;
+            }
+            schedule_pump(seg_end_ns_);  // the end of the segment; replies pump in between
+            break;
+        }
+        // Rate mode: slots intended before the segment's end are sent even when the sender wakes
+        // after it (catch-up); a segment ends when its last slot is done, not when the clock
+        // passes its end.
         std::uint64_t due = std::min(pacer_->due(now), total_slots_);
-        std::uint64_t burst = 0;
         while (slot_ < due) {
             if (tracker_->sent_total() >= budget_) {
                 finish_sending("budget");
@@ -594,20 +672,13 @@ void Beacon::pump() {
             send_one(pacer_->intended(slot_), now);
             ++slot_;
         }
-        if (slot_ >= total_slots_ || tracker_->sent_total() >= budget_) {
-            finish_sending(slot_ >= total_slots_ ? "duration" : "budget");
+        if (slot_ >= total_slots_) {
+            if (next_segment()) continue;
+            finish_sending("duration");
             return;
         }
         schedule_pump(pacer_->intended(slot_));
-    } else {
-        while (tracker_->sent_total() < budget_ && tracker_->ready() > 0) {
-            if (!send_one(now, now)) break;
-        }
-        if (tracker_->sent_total() >= budget_) {
-            finish_sending("budget");
-            return;
-        }
-        schedule_pump(end_ns_);  // the end of the run; replies pump in between
+        break;
     }
     maybe_refresh();
 }
@@ -694,29 +765,53 @@ void Beacon::on_broadcast_reply(std::uint64_t packed, net::RpcResult&& r) {
     if (state_ == State::draining) check_drained();
 }
 
-void Beacon::finish_sending(std::string_view why) {
+void Beacon::finish_sending(std::string why) {
     if (!sending_) return;
     sending_ = false;
     pump_timer_.cancel();
     pump_scheduled_ = false;
-    summary_.stop_reason = std::string(why) == "budget" ? "budget" : "completed";
+    summary_.stop_reason = why == "budget" ? "budget" : why == "duration" ? "completed" : why;
     summary_.send_seconds = (last_send_ns_ - pacer_->start()) / 1e9;
-    log_->info("sending done ({}): {} sent; waiting up to {} for replies and inclusion", why, tracker_->sent_total(),
-               util::format_duration(config_->drain_timeout));
-    set_state(State::draining, why);
-    phase_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_->drain_timeout));
+    drain_started_ns_ = now_ns();
+    log_->info("sending done ({}): {} sent; draining: {} replies due, {} accepted awaiting inclusion{}", summary_.stop_reason,
+               tracker_->sent_total(), tracker_->in_flight(), tracker_->awaiting_inclusion(),
+               config_->drain_timeout > util::Duration::zero()
+                   ? " (at most " + util::format_duration(config_->drain_timeout) + ")"
+                   : std::string(" (until they expire)"));
+    set_state(State::draining, summary_.stop_reason);
+    schedule_drain_check();
+    check_drained();
+}
+
+void Beacon::schedule_drain_check() {
+    phase_timer_.expires_after(kDrainCheck);
     phase_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || state_ != State::draining) return;
-        log_->warn("drain timeout: {} replies outstanding, {} transactions not yet included or expired",
-                   tracker_->in_flight(), tracker_->awaiting_inclusion());
-        finish_run(summary_.stop_reason);
+        check_drained();
+        if (state_ == State::draining) schedule_drain_check();
     });
-    check_drained();
 }
 
 void Beacon::check_drained() {
     if (state_ != State::draining) return;
-    if (tracker_->in_flight() == 0 && tracker_->awaiting_inclusion() == 0) finish_run(summary_.stop_reason);
+    if (tracker_->in_flight() == 0 && tracker_->awaiting_inclusion() == 0) {
+        finish_run(summary_.stop_reason);
+        return;
+    }
+    const std::int64_t now = now_ns();
+    std::string cut;
+    if (config_->drain_timeout > util::Duration::zero() && now - drain_started_ns_ >= to_ns(config_->drain_timeout)) {
+        cut = "drain_timeout " + util::format_duration(config_->drain_timeout) + " reached";
+    } else if (tracker_->in_flight() == 0 &&
+               static_cast<std::int64_t>(chain_time_estimate(now)) >
+                   static_cast<std::int64_t>(tracker_->max_sent_expiration()) + kDrainMarginS) {
+        cut = "no block has shown the chain past the last expiration";
+    }
+    if (cut.empty()) return;
+    log_->warn("drain cut ({}): {} replies outstanding, {} accepted not yet included or expired: reported as "
+               "unknown / pending",
+               cut, tracker_->in_flight(), tracker_->awaiting_inclusion());
+    finish_run(summary_.stop_reason);
 }
 
 void Beacon::finish_run(std::string reason) {
@@ -730,6 +825,7 @@ void Beacon::finish_run(std::string reason) {
     phase_timer_.cancel();
     cancel_prepare_ = true;
     summary_.stop_reason = std::move(reason);
+    tracker_->finalize();  // whatever is still open is counted as unknown / pending
     emit_interval(true);
     // Over the send span; in rate mode each send owns one slot of 1/rate, so a run that sent
     // every slot of its duration reports exactly the configured rate.
@@ -752,9 +848,11 @@ void Beacon::stop(std::string_view reason) {
     std::string why = "stopped: " + std::string(reason);
     switch (state_) {
         case State::running:
-        case State::draining:
             log_->info("stopping run: {}", reason);
-            finish_run(why);
+            finish_sending(why);
+            break;
+        case State::draining:
+            log_->info("stop ({}) while draining: the drain goes on (abort cuts it)", reason);
             break;
         case State::preparing:
             fail_prepare(why);
@@ -764,10 +862,27 @@ void Beacon::stop(std::string_view reason) {
         case State::idle:
             cancel_prepare_ = true;
             close_connections();
+            watcher_.reset();
             summary_.stop_reason = why;
             set_state(State::stopped, why);
             break;
         case State::stopped:
+            break;
+    }
+}
+
+void Beacon::abort(std::string_view reason) {
+    switch (state_) {
+        case State::running:
+        case State::draining: {
+            log_->info("aborting run: {}", reason);
+            std::string why = state_ == State::running ? "aborted: " + std::string(reason)
+                                                       : summary_.stop_reason + " (drain aborted: " + std::string(reason) + ")";
+            finish_run(why);
+            break;
+        }
+        default:
+            stop(reason);
             break;
     }
 }
@@ -793,14 +908,16 @@ void Beacon::start_block_watcher() {
             [this, alive](BlockSeen&& b) {
                 if (!alive.expired()) on_block(std::move(b));
             },
-            log_);
+            log_, chain_.head_block_num + 1);
     } catch (const std::exception& e) {
         log_->warn("no block tracking: {}", e.what());
     }
 }
 
 void Beacon::on_block(BlockSeen&& b) {
-    if (state_ != State::running && state_ != State::draining) return;
+    if (state_ != State::prepared && state_ != State::preparing && state_ != State::running &&
+        state_ != State::draining)
+        return;
     tracker_->on_block(b.timestamp, b.txs, b.observed_ns);
     if (b.has_id) latest_block_id_ = b.id;
     if (b.timestamp > chain_.head_time) {

@@ -7,10 +7,11 @@
 //
 //   idle ──configure──▶ configured ──prepare──▶ preparing ──▶ prepared ──start──▶ running
 //                                                                                   │
-//   stopped ◀─────────────── (drain done / drain_timeout / stop) ◀── draining ◀─────┘
-//                                                       (duration or budget reached)
-//   stop from any state → stopped at once. configure is accepted again from stopped (or
-//   configured/prepared, which drops what was prepared).
+//   stopped ◀──── (drained / drain cap / abort) ◀── draining ◀── (schedule done, budget, stop) ┘
+//   stop before running → stopped at once; stop while running → draining (no more sends);
+//   abort from any state → stopped at once, what is still open reported as unknown/pending.
+//   configure is accepted again from stopped (or configured/prepared, which drops what was
+//   prepared).
 //
 // COMMANDS (handle_command(kind, payload, done); the same for standalone mode and the broker)
 //
@@ -23,8 +24,9 @@
 //   "start"      sets t0 = now and starts sending; done() fires at once. Refused when the
 //                prepared transactions are older than start_allowance (their expiration would
 //                not cover the run): prepare again.
-//   "stop"       payload = reason. Stops sending at once, flushes a final interval and the
-//                summary. done() fires when stopped.
+//   "stop"       payload = reason. Stops sending at once; the run drains (below) and ends with
+//                its final interval and summary. done() fires at once.
+//   "abort"      payload = reason. Ends the run at once, drain included; done() fires at once.
 //   done(ok, error) is always called exactly once, on the io thread.
 //
 // SENDING
@@ -38,8 +40,18 @@
 //   Connections take turns (round robin over those up with room). Each connection has the node
 //   list rotated to start at its own node, so when a node dies its connections reconnect (with
 //   jittered exponential backoff) to the next node: failover.
-//   The run ends after `duration` or `budget` sends, whichever comes first; then `draining`
-//   waits (at most drain_timeout) for outstanding replies and inclusions.
+//   The schedule is a list of segments (RunConfig::segments(): one for a plain rate ×
+//   duration), each timed on the beacon's own clock from the end of the previous one; a segment
+//   with a count sends exactly that many. Sending ends when the schedule is done or `budget`
+//   sends were made, whichever comes first.
+//
+// DRAINING (a completed run, a budget reached, a stop, the broker's dead-man switch)
+//   No more sends. The run waits for every reply still due (request_timeout bounds each) and
+//   for every accepted transaction to be included or to expire on chain, then ends: its counts
+//   are final and add up (tracker.hpp). It ends earlier only when cut: abort, drain_timeout
+//   when set, or — no block arriving — the local estimate of the chain's time passing the last
+//   expiration by kDrainMargin; what is open then is reported as unknown_outcome /
+//   pending_at_cutoff, never dropped.
 //
 // TRACKING (tracker.hpp)
 //   acceptance latency = reply − intended time (and − actual send); rejections by class from
@@ -47,7 +59,8 @@
 //   (set_block_applied_callback + get_block, re-subscribed after reconnects)
 //   − intended time; expired_unincluded when the chain's head time passes a tx's expiration.
 //   Blocks are followed by a BlockWatcher on its own thread and connection (block_watcher.hpp):
-//   parsing multi-megabyte blocks must not delay the sender.
+//   parsing multi-megabyte blocks must not delay the sender. It starts at discovery and fetches
+//   every block from the head seen then, so no block of the run is skipped.
 //
 // STATISTICS (every stats_interval; stats.hpp)
 //   One wire::StatsInterval per interval over ZeroMQ PUSH to each endpoint sink, and/or the same
@@ -150,8 +163,11 @@ public:
     void configure(RunConfig config, Done done);
     void prepare(Done done);
     void start(Done done);
-    // Stops at once from any state; safe to call repeatedly and from any io-thread callback.
+    // Stops sending at once (a running run drains, see DRAINING); before running, stops at
+    // once. Safe to call repeatedly and from any io-thread callback.
     void stop(std::string_view reason);
+    // Ends the run at once from any state, a drain included.
+    void abort(std::string_view reason);
     // While running: a new rate (0 = unlimited) from now on — the broker's ramps and steps. The
     // schedule restarts at now; sends the old rate had not made yet are not owed.
     void set_rate(util::Rate rate, Done done);
@@ -182,8 +198,11 @@ private:
     bool send_one(std::int64_t intended_ns, std::int64_t now_ns);
     Conn* pick_connection();
     void on_broadcast_reply(std::uint64_t packed, net::RpcResult&& r);
-    void finish_sending(std::string_view why);
+    void enter_segment(std::size_t k, std::int64_t at_ns);
+    bool next_segment();
+    void finish_sending(std::string why);
     void check_drained();
+    void schedule_drain_check();
     void close_connections();
     void reset_run();
     void finish_run(std::string reason);
@@ -239,8 +258,12 @@ private:
     std::int64_t pump_at_ns_ = 0;
     std::uint64_t slot_ = 0;         // pacer slot (send opportunity) index
     std::uint64_t budget_ = 0;
-    std::uint64_t total_slots_ = 0;  // rate mode: slots before t0 + duration
+    std::uint64_t total_slots_ = 0;  // rate mode: slots of the current segment
     std::int64_t end_ns_ = 0;        // t0 + duration
+    std::vector<ScheduleSegment> segments_;
+    std::size_t seg_ = 0;            // current segment
+    std::int64_t seg_end_ns_ = 0;    // its end
+    std::int64_t drain_started_ns_ = 0;
     std::int64_t last_send_ns_ = 0;
     std::int64_t last_reply_ns_ = 0;
     std::size_t rr_ = 0;

@@ -66,6 +66,8 @@ void Counters::add(const Counters& o) {
     included_ops += o.included_ops;
     expired_unincluded += o.expired_unincluded;
     unknown_outcome += o.unknown_outcome;
+    pending_at_cutoff += o.pending_at_cutoff;
+    late_inclusions += o.late_inclusions;
     unexpected_replies += o.unexpected_replies;
     connect_failures += o.connect_failures;
     tls_failures += o.tls_failures;
@@ -115,6 +117,8 @@ wire::StatsInterval make_stats_interval(const IntervalIdentity& id, std::uint64_
     s.included_txs = c.included_txs;
     s.included_ops = c.included_ops;
     s.expired_unincluded = c.expired_unincluded;
+    s.unknown_outcome = c.unknown_outcome;
+    s.pending_at_cutoff = c.pending_at_cutoff;
     s.acceptance_from_intended = h.acceptance_from_intended.to_sparse();
     s.acceptance_from_send = h.acceptance_from_send.to_sparse();
     s.inclusion = h.inclusion.to_sparse();
@@ -165,11 +169,12 @@ std::string stats_json_line(const wire::StatsInterval& s, const Counters& c, con
     j["disconnects"] = s.disconnects;
     j["timeouts"] = s.timeouts;
     j["bad_replies"] = s.bad_replies;
-    j["unknown_outcome"] = c.unknown_outcome;
+    j["unknown_outcome"] = s.unknown_outcome;
     j["in_flight"] = s.in_flight;
     j["included_txs"] = s.included_txs;
     j["included_ops"] = s.included_ops;
     j["expired_unincluded"] = s.expired_unincluded;
+    j["pending_at_cutoff"] = s.pending_at_cutoff;
     j["acceptance_from_intended_us"] = histogram_object(h.acceptance_from_intended);
     j["acceptance_from_send_us"] = histogram_object(h.acceptance_from_send);
     j["inclusion_us"] = histogram_object(h.inclusion);

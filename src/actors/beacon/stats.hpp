@@ -42,8 +42,12 @@ struct Counters {
     std::uint64_t included_txs = 0;
     std::uint64_t included_ops = 0;
     std::uint64_t expired_unincluded = 0;
-    std::uint64_t unknown_outcome = 0;    // timed out or connection lost after sending
+    // Reply lost (timeout, disconnect, malformed) and never seen on chain before it expired or
+    // the run ended; also replies still due when a run is aborted.
+    std::uint64_t unknown_outcome = 0;
+    std::uint64_t pending_at_cutoff = 0;   // accepted, neither included nor expired at the end
     std::uint64_t unexpected_replies = 0;  // well-formed replies of the wrong shape (counted as bad replies)
+    std::uint64_t late_inclusions = 0;     // included after the chain's time had passed its expiration (a node bug)
     // Connectivity (deltas of the connections' counters).
     std::uint64_t connect_failures = 0;
     std::uint64_t tls_failures = 0;
@@ -85,7 +89,7 @@ struct IntervalIdentity {
 
 // The same as one JSON line (no trailing newline): counts, and histograms summarised as
 // {count, min, p50, p90, p99, p999, max, mean} in µs. Extra fields not on the wire:
-// achieved_rate, unknown_outcome, tls_failures.
+// achieved_rate, tls_failures.
 [[nodiscard]] std::string stats_json_line(const wire::StatsInterval& s, const Counters& c,
                                           const Histograms& h);
 

@@ -109,6 +109,7 @@ std::uint64_t Tracker::mark_sent(std::int64_t intended_ns, std::int64_t now_ns) 
         t.intended_ns = intended_ns;
         t.sent_ns = now_ns;
         ++s->open;
+        if (t.expiration > max_sent_expiration_) max_sent_expiration_ = t.expiration;
     }
     ++in_flight_;
     ++c_.sent;
@@ -124,40 +125,46 @@ void Tracker::resolve(Slot& s) {
     if (s.open > 0) --s.open;
 }
 
+// Each sent transaction gets exactly one reply outcome (accepted, rejected or unknown) and each
+// accepted one exactly one fate (included, expired or pending at the cutoff); see wire.hpp.
 void Tracker::on_reply(std::uint64_t n, const ReplyOutcome& outcome, std::int64_t now_ns) {
     if (in_flight_ > 0) --in_flight_;
     if (outcome.unexpected) ++c_.unexpected_replies;
     Slot* s = slot_of(n);
     PreparedTx* t = s ? &s->batch->txs[n - s->batch->first_n] : nullptr;
-    if (t && t->state != TxState::sent) t = nullptr;  // a second answer for one request: ignore
+    if (!t || t->state != TxState::sent) {
+        ++c_.unexpected_replies;  // a second answer for one request: counted once already
+        return;
+    }
     switch (outcome.kind) {
         case ReplyOutcome::Kind::accepted:
             ++c_.accepted;
-            if (t) {
-                h_.acceptance_from_intended.record(to_us(now_ns - t->intended_ns));
-                h_.acceptance_from_send.record(to_us(now_ns - t->sent_ns));
+            h_.acceptance_from_intended.record(to_us(now_ns - t->intended_ns));
+            h_.acceptance_from_send.record(to_us(now_ns - t->sent_ns));
+            if (t->included) {
+                t->state = TxState::included;  // counted included when the block was seen
+                resolve(*s);
+            } else {
+                t->state = TxState::accepted;
+                ++awaiting_;
             }
             break;
         case ReplyOutcome::Kind::rejected:
             ++c_.rejected[static_cast<std::size_t>(classify_rejection(outcome.code, outcome.message))];
+            t->state = TxState::rejected;
+            resolve(*s);
             break;
         case ReplyOutcome::Kind::unknown:
         case ReplyOutcome::Kind::bad_reply:
-            ++c_.unknown_outcome;
+            if (t->included) {
+                ++c_.accepted;  // the reply was lost, but the chain has it: the node took it
+                t->state = TxState::included;
+                resolve(*s);
+            } else {
+                t->state = TxState::unknown;  // its fate decides: included, or unknown_outcome
+                ++awaiting_;
+            }
             break;
-    }
-    if (!t) {
-        release_finished();
-        return;
-    }
-    if (t->included) {
-        t->state = TxState::included;  // resolved when the block was seen
-    } else if (outcome.kind == ReplyOutcome::Kind::rejected) {
-        t->state = TxState::rejected;
-        resolve(*s);
-    } else {
-        t->state = outcome.kind == ReplyOutcome::Kind::accepted ? TxState::accepted : TxState::unknown;
-        ++awaiting_;
     }
     release_finished();
 }
@@ -173,20 +180,33 @@ void Tracker::on_block(std::uint32_t timestamp, const std::vector<BlockTx>& txs,
             ++c_.included_txs;
             c_.included_ops += t.op_count;
             h_.inclusion.record(to_us(observed_ns - t.intended_ns));
-            if (t.state == TxState::accepted || t.state == TxState::unknown) {
-                if (awaiting_ > 0) --awaiting_;
-                t.state = TxState::included;
-                resolve(s);
-            } else if (t.state == TxState::sent) {
-                resolve(s);  // the reply is still due; on_reply keeps it included
-            } else if (t.state == TxState::expired) {
-                t.state = TxState::included;  // should not happen: the chain said it expired
+            switch (t.state) {
+                case TxState::accepted:
+                    --awaiting_;
+                    t.state = TxState::included;
+                    resolve(s);
+                    break;
+                case TxState::unknown:
+                    ++c_.accepted;  // reply lost, but on chain
+                    --awaiting_;
+                    t.state = TxState::included;
+                    resolve(s);
+                    break;
+                case TxState::expired:
+                    // Cannot happen on a conforming chain (expiry is judged strictly below).
+                    t.state = TxState::included;
+                    ++c_.late_inclusions;
+                    break;
+                default:  // sent: the reply is still due; on_reply settles it as included
+                    break;
             }
             break;
         }
     }
     if (timestamp > last_block_time_) last_block_time_ = timestamp;
-    // Expiry: walk each batch's cursor over what the chain can no longer include.
+    // Expiry: the chain applies a block's transactions at the previous block's time, so a
+    // transaction expiring at E can still be in the block after the one stamped E; once a block
+    // stamped T > E is seen, no later block can hold it.
     for (auto& s : batches_) {
         auto& b = *s.batch;
         while (s.expiry_cursor < b.txs.size() && b.first_n + s.expiry_cursor < next_send_) {
@@ -195,15 +215,54 @@ void Tracker::on_block(std::uint32_t timestamp, const std::vector<BlockTx>& txs,
                 ++s.expiry_cursor;
                 continue;
             }
-            if (t.state == TxState::sent || t.expiration > last_block_time_) break;
-            // accepted or unknown, not included, and past its expiration
+            if (t.state == TxState::sent || t.expiration >= last_block_time_) break;
+            // accepted or reply lost, not included, and past its expiration
+            if (t.state == TxState::accepted)
+                ++c_.expired_unincluded;
+            else
+                ++c_.unknown_outcome;
             t.state = TxState::expired;
-            ++c_.expired_unincluded;
             if (awaiting_ > 0) --awaiting_;
             resolve(s);
             ++s.expiry_cursor;
         }
     }
+    release_finished();
+}
+
+void Tracker::finalize() {
+    for (auto& s : batches_) {
+        auto& b = *s.batch;
+        for (std::size_t i = 0; i < b.txs.size() && b.first_n + i < next_send_; ++i) {
+            auto& t = b.txs[i];
+            switch (t.state) {
+                case TxState::sent:
+                    if (t.included) {
+                        ++c_.accepted;
+                        t.state = TxState::included;
+                    } else {
+                        ++c_.unknown_outcome;
+                        t.state = TxState::expired;
+                    }
+                    resolve(s);
+                    break;
+                case TxState::accepted:
+                    ++c_.pending_at_cutoff;
+                    t.state = TxState::expired;
+                    resolve(s);
+                    break;
+                case TxState::unknown:
+                    ++c_.unknown_outcome;
+                    t.state = TxState::expired;
+                    resolve(s);
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+    in_flight_ = 0;
+    awaiting_ = 0;
     release_finished();
 }
 

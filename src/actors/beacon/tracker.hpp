@@ -13,8 +13,16 @@
 // block notice arrived − the intended send time.
 //
 // Expiry: transactions are sent in sequence order and their expirations never decrease with it,
-// so after a block with timestamp T every sent, not included transaction with expiration <= T
-// is dead; a cursor per batch walks forward over them.
+// so after a block with timestamp T every sent, not included transaction with expiration < T
+// is dead (a block's transactions are checked against the previous block's time, so the block
+// after the one stamped E may still hold a transaction expiring at E); a cursor per batch walks
+// forward over them.
+//
+// Accounting (wire.hpp, StatsInterval): every sent transaction gets exactly one reply outcome —
+// accepted, rejected, or unknown_outcome — and every accepted one exactly one fate — included,
+// expired_unincluded, or pending_at_cutoff (finalize()). A reply that was lost (timeout,
+// disconnect, malformed) is not counted until the chain decides: seen in a block → accepted and
+// included; expired unseen, or still open at finalize() → unknown_outcome.
 #pragma once
 
 #include "actors/beacon/preparer.hpp"
@@ -76,7 +84,16 @@ public:
     // A block was seen at observed_ns with the given timestamp and transactions.
     void on_block(std::uint32_t timestamp, const std::vector<BlockTx>& txs, std::int64_t observed_ns);
 
+    // The end of tracking (a drain that finished, was capped or aborted): every reply still due
+    // counts as unknown_outcome (or accepted, when the block was seen), every accepted
+    // transaction neither included nor expired as pending_at_cutoff. After it the counts add up:
+    // sent = accepted + rejected + unknown_outcome, accepted = included + expired + pending.
+    void finalize();
+
     [[nodiscard]] std::uint64_t in_flight() const { return in_flight_; }
+    // The latest expiration of anything sent (0 before the first send): after the chain passes
+    // it, nothing of this run can be included any more.
+    [[nodiscard]] std::uint32_t max_sent_expiration() const { return max_sent_expiration_; }
     // Sent transactions whose fate is still open: accepted or unknown, neither included nor expired.
     [[nodiscard]] std::uint64_t awaiting_inclusion() const { return awaiting_; }
     [[nodiscard]] std::uint64_t sent_total() const { return next_send_ - first_n_; }
@@ -106,6 +123,7 @@ private:
     std::uint64_t in_flight_ = 0;
     std::uint64_t awaiting_ = 0;
     std::uint32_t last_block_time_ = 0;
+    std::uint32_t max_sent_expiration_ = 0;
 };
 
 }  // namespace bts::beacon

@@ -2,6 +2,7 @@
 // command_driver.hpp).
 #include "common/control/command_driver.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <utility>
@@ -33,7 +34,12 @@ std::optional<double> parse_rate_payload(std::string_view payload) {
 
 CommandDriver::CommandDriver(BeaconOps ops, Ack ack) : ops_(std::move(ops)), ack_(std::move(ack)) {}
 
+bool CommandDriver::started(const std::string& run_id) const {
+    return std::find(started_runs_.begin(), started_runs_.end(), run_id) != started_runs_.end();
+}
+
 int CommandDriver::level_of(const std::string& run_id) const {
+    if (started(run_id)) return 3;  // started once: done with, whatever its state now
     if (ops_.run_id() != run_id) return 0;
     const std::string s = ops_.state();
     if (s == "configured" || s == "preparing") return 1;
@@ -43,12 +49,15 @@ int CommandDriver::level_of(const std::string& run_id) const {
 }
 
 void CommandDriver::on_command(const wire::Command& c) {
-    if (c.kind == wire::command_kind::kStop) {
+    if (c.kind == wire::command_kind::kStop || c.kind == wire::command_kind::kAbort) {
         ++epoch_;
         queue_.clear();
         busy_ = false;
         pending_rate_.reset();
-        ops_.stop(c.payload.empty() ? "stopped by the broker" : c.payload);
+        if (c.kind == wire::command_kind::kAbort && ops_.abort)
+            ops_.abort(c.payload.empty() ? "aborted by the broker" : c.payload);
+        else
+            ops_.stop(c.payload.empty() ? "stopped by the broker" : c.payload);
         ack_(c, true, {});
         return;
     }
@@ -96,7 +105,7 @@ void CommandDriver::next() {
         queue_.pop_front();
         const int target = target_level(c.kind);
         const int current = level_of(c.run_id);
-        const bool other_run_busy = ops_.run_id() != c.run_id && busy_state(ops_.state());
+        const bool other_run_busy = !started(c.run_id) && ops_.run_id() != c.run_id && busy_state(ops_.state());
         if (current >= target && !other_run_busy) {
             ack_(c, true, {});
             continue;
@@ -107,7 +116,7 @@ void CommandDriver::next() {
 
 void CommandDriver::run_steps(wire::Command c, int from_level, int to_level, bool stop_first) {
     busy_ = true;
-    if (stop_first) ops_.stop("superseded by run " + c.run_id);
+    if (stop_first) (ops_.abort ? ops_.abort : ops_.stop)("superseded by run " + c.run_id);
     const std::uint64_t epoch = epoch_;
     std::weak_ptr<bool> alive = alive_;
     // Step `level` (1 configure, 2 prepare, 3 start), then the next, until to_level.
@@ -119,7 +128,11 @@ void CommandDriver::run_steps(wire::Command c, int from_level, int to_level, boo
                         bool ok, const std::string& error) {
             if (alive.expired() || epoch != epoch_) return;  // stopped meanwhile
             if (!ok) return finish(c, false, error);
-            if (level == 3) apply_pending_rate(c.run_id);
+            if (level == 3) {
+                started_runs_.push_back(c.run_id);
+                if (started_runs_.size() > 64) started_runs_.pop_front();
+                apply_pending_rate(c.run_id);
+            }
             if (level >= to_level) return finish(c, true, {});
             if (step) (*step)(level + 1);
         };

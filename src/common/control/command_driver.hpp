@@ -9,7 +9,11 @@
 //   configure | prepare | start (payload = run config): if the beacon is busy with another run
 //       (preparing/running/draining), stop it first; then do the missing steps up to the
 //       command's level (configure with the payload, prepare, start). Nothing to do → ack ok.
-//   stop:  stop at once (also cancels queued commands), ack ok.
+//   stop:  stop sending at once — the beacon drains — (also cancels queued commands), ack ok.
+//   abort: end the run at once, drain included (also cancels queued commands), ack ok.
+// A run is never started twice: once a beacon has started run R (even if its dead-man switch
+// stopped it since), configure/prepare/start of R are acknowledged as done and nothing is sent —
+// a beacon that comes back does not resume an old run's load.
 //   rate:  payload "unlimited" or tx/s. Applied at once when running the command's run;
 //          otherwise kept and applied right after that run starts; ack ok either way (an ack
 //          error only if the beacon cannot change rate).
@@ -39,7 +43,8 @@ struct BeaconOps {
     std::function<void(const std::string& payload, Done)> configure;
     std::function<void(Done)> prepare;
     std::function<void(Done)> start;
-    std::function<void(const std::string& reason)> stop;
+    std::function<void(const std::string& reason)> stop;   // stop sending, drain
+    std::function<void(const std::string& reason)> abort;  // end now (empty: stop is used)
     // rate 0 = unlimited. May be empty when the beacon cannot change rate while running.
     std::function<void(double rate, Done)> set_rate;
 };
@@ -64,6 +69,7 @@ private:
     void run_steps(wire::Command c, int from_level, int to_level, bool stop_first);
     void finish(const wire::Command& c, bool ok, const std::string& error);
     void apply_pending_rate(const std::string& run_id);
+    [[nodiscard]] bool started(const std::string& run_id) const;
     int level_of(const std::string& run_id) const;
 
     BeaconOps ops_;
@@ -77,6 +83,7 @@ private:
         wire::Command command;
     };
     std::optional<PendingRate> pending_rate_;
+    std::deque<std::string> started_runs_;  // runs this beacon has started (the latest 64)
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

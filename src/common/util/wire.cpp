@@ -32,7 +32,8 @@ BTS_WIRE_FIELDS(StatsInterval, m.run_id, m.beacon_id, m.host, m.seq, m.interval_
                 m.late_sends, m.dropped_sends, m.max_send_lag_us, m.connect_failures, m.disconnects,
                 m.timeouts, m.bad_replies, m.in_flight, m.included_txs, m.included_ops,
                 m.expired_unincluded, m.acceptance_from_intended, m.acceptance_from_send,
-                m.inclusion, m.host_cpu_pct, m.proc_cpu_pct, m.rss_bytes, m.final)
+                m.inclusion, m.host_cpu_pct, m.proc_cpu_pct, m.rss_bytes, m.final,
+                m.unknown_outcome, m.pending_at_cutoff)
 BTS_WIRE_FIELDS(RunEvent, m.run_id, m.source, m.unix_ms, m.level, m.kind, m.text)
 BTS_WIRE_FIELDS(UptimeResult, m.endpoint, m.url, m.kind, m.status, m.unix_ms, m.duration_us,
                 m.dns_us, m.connect_us, m.tls_us, m.ws_us, m.rpc_us, m.head_block_num,
@@ -319,7 +320,6 @@ constexpr std::size_t kMaxDepth = 16;
 
 }  // namespace
 
-std::optional<std::string> validate(const Command& c) {
 std::optional<std::string> validate_id(std::string_view id) {
     if (id.empty()) return std::string("empty");
     if (id.size() > kMaxIdBytes) return "longer than " + std::to_string(kMaxIdBytes) + " bytes";
@@ -333,9 +333,10 @@ std::optional<std::string> validate_id(std::string_view id) {
     return std::nullopt;
 }
 
+std::optional<std::string> validate(const Command& c) {
     using namespace command_kind;
     if (c.kind != kConfigure && c.kind != kPrepare && c.kind != kStart && c.kind != kStop &&
-        c.kind != kRate)
+        c.kind != kRate && c.kind != kAbort)
         return "unknown command kind \"" + c.kind + "\"";
     if (c.target.empty()) return std::string("empty target");
     if (c.target.rfind(kTargetGroupPrefix, 0) == 0 && c.target.size() == kTargetGroupPrefix.size())

@@ -52,6 +52,14 @@ public:
         server_->stop();
     }
     BroadcastScript script;  // null: accept everything
+    std::chrono::milliseconds subscribe_delay{0};  // set_block_applied_callback takes effect this late
+    int null_get_block_first = 0;                   // get_block answers null this often per block first
+    // The chain side: transactions in this node's blocks.
+    std::uint64_t txs_in_blocks() const {
+        std::uint64_t n = 0;
+        for (const auto& [num, b] : blocks_) n += b["transactions"].size();
+        return n;
+    }
     std::size_t broadcasts = 0;
     std::size_t accepted = 0;
 
@@ -101,11 +109,24 @@ private:
             }
             s.reply(r.id, out);
         } else if (m == "set_block_applied_callback") {
-            subscribers_.push_back({s, r.params[0].get<std::uint64_t>()});
+            auto cb = r.params[0].get<std::uint64_t>();
             s.reply(r.id, nullptr);
+            if (subscribe_delay.count() == 0) {
+                subscribers_.push_back({s, cb});
+            } else {
+                // The subscription takes effect later: blocks applied meanwhile are not notified.
+                auto t = std::make_shared<boost::asio::steady_timer>(ioc_, subscribe_delay);
+                t->async_wait([this, t, s, cb](const boost::system::error_code& ec) {
+                    if (!ec && !killed_) subscribers_.push_back({s, cb});
+                });
+            }
         } else if (m == "get_block") {
             auto num = r.params[0].get<std::uint32_t>();
             auto it = blocks_.find(num);
+            if (it != blocks_.end() && null_answers_[num]++ < null_get_block_first) {
+                s.reply(r.id, nullptr);  // as a node that does not have the block yet
+                return;
+            }
             s.reply(r.id, it == blocks_.end() ? json(nullptr) : it->second);
         } else if (m == "broadcast_transaction") {
             std::size_t i = broadcasts++;
@@ -151,6 +172,7 @@ private:
     std::vector<std::pair<net::SessionHandle, std::uint64_t>> subscribers_;
     std::map<std::uint32_t, json> blocks_;
     json pending_ = json::array();
+    std::map<std::uint32_t, int> null_answers_;
     std::uint32_t head_ = 10;
     bool killed_ = false;
 };
@@ -226,6 +248,15 @@ struct Harness {
     }
 };
 
+// The run's counts add up (wire.hpp, StatsInterval): every sent transaction has one reply
+// outcome, every accepted one one fate.
+void expect_adds_up(const Counters& t) {
+    EXPECT_EQ(t.sent, t.accepted + t.rejected_total() + t.unknown_outcome)
+        << "accepted " << t.accepted << " rejected " << t.rejected_total() << " unknown " << t.unknown_outcome;
+    EXPECT_EQ(t.accepted, t.included_txs + t.expired_unincluded + t.pending_at_cutoff)
+        << "included " << t.included_txs << " expired " << t.expired_unincluded << " pending " << t.pending_at_cutoff;
+}
+
 TEST(BeaconActor, ExactCountAtARateAllAcceptedAndIncluded) {
     Harness h;
     FakeNode node(h.ioc);
@@ -246,6 +277,8 @@ TEST(BeaconActor, ExactCountAtARateAllAcceptedAndIncluded) {
     EXPECT_NEAR(s.achieved_rate, 200.0, 2.0);
     EXPECT_EQ(s.hist.inclusion.count(), 400u);
     EXPECT_EQ(s.hist.acceptance_from_intended.count(), 400u);
+    EXPECT_EQ(node.txs_in_blocks(), 400u);
+    expect_adds_up(s.totals);
     // Stats: per-interval JSON lines that add up, the last one final, then a summary.
     ASSERT_GE(h.lines.size(), 4u);
     EXPECT_EQ(h.sum("sent"), 400u);
@@ -422,6 +455,8 @@ TEST(BeaconActor, MalformedAndUnexpectedRepliesAreCountedNeverFatal) {
     EXPECT_GE(s.totals.timeouts, 100u);     // requests whose answer was garbage
     EXPECT_GE(s.totals.unknown_outcome, 150u);
     EXPECT_EQ(s.totals.included_txs, 50u);
+    EXPECT_EQ(s.totals.included_txs, node.txs_in_blocks());
+    expect_adds_up(s.totals);
     ASSERT_NE(h.summary(), nullptr);
 }
 
@@ -446,31 +481,124 @@ TEST(BeaconActor, FailsOverWhenANodeDies) {
     // Everything sent after the failover reached B; only sends caught in the crash are lost.
     EXPECT_GE(s.totals.accepted + s.totals.unknown_outcome + s.totals.dropped_sends, 880u);
     EXPECT_LE(s.totals.dropped_sends, 50u);
+    expect_adds_up(s.totals);
 }
 
-TEST(BeaconActor, StopMidRunFlushesAFinalInterval) {
+TEST(BeaconActor, StopMidRunEndsSendingAtOnceThenDrainsUntilEverythingIsSettled) {
     Harness h;
     FakeNode node(h.ioc);
     auto c = h.config({node.url()});
     c.rate = util::Rate::every_second(100);
     c.duration = 60s;
     c.prepare_ahead = 5s;
+    c.drain_timeout = 0s;  // the default: until everything is included or expired
     ASSERT_TRUE(h.launch(c)) << h.error;
     h.run_until([] { return false; }, 700ms);
-    auto t = std::chrono::steady_clock::now();
     h.beacon->stop("test");
-    EXPECT_EQ(h.beacon->state(), State::stopped);
-    EXPECT_LT(std::chrono::steady_clock::now() - t, 100ms);
+    EXPECT_EQ(h.beacon->state(), State::draining);
+    ASSERT_TRUE(h.run_to_stop(10s));
     const auto& s = h.beacon->summary();
+    EXPECT_EQ(node.broadcasts, s.totals.sent) << "sending goes on after stop";
     EXPECT_EQ(s.stop_reason, "stopped: test");
     EXPECT_GE(s.totals.sent, 60u);
     EXPECT_LE(s.totals.sent, 80u);
+    // Drained: every reply came, every transaction is on chain, nothing is left pending.
+    EXPECT_EQ(s.totals.accepted, s.totals.sent);
+    EXPECT_EQ(s.totals.included_txs, s.totals.sent);
+    EXPECT_EQ(s.totals.pending_at_cutoff, 0u);
+    EXPECT_EQ(s.totals.unknown_outcome, 0u);
+    EXPECT_EQ(node.txs_in_blocks(), s.totals.included_txs);
+    expect_adds_up(s.totals);
     ASSERT_FALSE(h.lines.empty());
     EXPECT_EQ(h.lines.back()["type"], "summary");
     EXPECT_TRUE(h.lines[h.lines.size() - 2]["final"].get<bool>());
-    std::size_t seen = node.broadcasts;
+}
+
+TEST(BeaconActor, AbortEndsAtOnceAndReportsWhatIsOpenAsUnknownOrPending) {
+    Harness h;
+    FakeNode node(h.ioc);
+    // Every fifth broadcast is never answered (it stays in flight until the request times out).
+    node.script = [&](std::size_t i, const net::SessionHandle& s, const json& id, const json& tx) {
+        if (i % 5 != 0) node.accept(s, id, tx);
+    };
+    auto c = h.config({node.url()});
+    c.rate = util::Rate::every_second(200);
+    c.duration = 60s;
+    c.prepare_ahead = 5s;
+    c.request_timeout = 30s;
+    ASSERT_TRUE(h.launch(c)) << h.error;
+    h.run_until([] { return false; }, 700ms);
+    auto t = std::chrono::steady_clock::now();
+    h.beacon->abort("test");
+    EXPECT_EQ(h.beacon->state(), State::stopped);
+    EXPECT_LT(std::chrono::steady_clock::now() - t, 100ms);
+    const auto& s = h.beacon->summary();
+    EXPECT_EQ(s.stop_reason, "aborted: test");
+    EXPECT_GE(s.totals.unknown_outcome, s.totals.sent / 5) << "unanswered broadcasts are unknown";
+    expect_adds_up(s.totals);
+    EXPECT_TRUE(h.lines[h.lines.size() - 2]["final"].get<bool>());
+    EXPECT_EQ(h.lines[h.lines.size() - 2]["pending_at_cutoff"].get<std::uint64_t>(), s.totals.pending_at_cutoff);
     h.run_until([] { return false; }, 300ms);
-    EXPECT_LE(node.broadcasts, seen + 1) << "sending goes on after stop";
+    // (What was written before the abort may reach the node a little later.)
+    EXPECT_EQ(node.broadcasts, s.totals.sent) << "sending goes on after abort";
+}
+
+TEST(BeaconActor, BlocksAppliedBeforeTheBlockSubscriptionTakesEffectAreCounted) {
+    // The cause of "10 transactions not yet included": the block watcher subscribed after the
+    // first sends, and blocks applied in between were never looked at.
+    Harness h;
+    FakeNode node(h.ioc);
+    node.subscribe_delay = 800ms;
+    auto c = h.config({node.url()});
+    c.rate = util::Rate::unlimited();
+    c.budget = 500;
+    c.window = 50;
+    c.duration = 10s;
+    ASSERT_TRUE(h.launch(c)) << h.error;
+    ASSERT_TRUE(h.run_to_stop());
+    const auto& s = h.beacon->summary();
+    EXPECT_EQ(s.totals.sent, 500u);
+    EXPECT_EQ(s.totals.included_txs, 500u);
+    EXPECT_EQ(node.txs_in_blocks(), 500u);
+    EXPECT_EQ(s.totals.pending_at_cutoff, 0u);
+    expect_adds_up(s.totals);
+}
+
+TEST(BeaconActor, AGetBlockAnsweredWithNullIsFetchedAgain) {
+    Harness h;
+    FakeNode node(h.ioc);
+    node.null_get_block_first = 2;  // a node that is behind: the block is there on the third try
+    auto c = h.config({node.url()});
+    c.rate = util::Rate::every_second(200);
+    c.duration = 1s;
+    ASSERT_TRUE(h.launch(c)) << h.error;
+    ASSERT_TRUE(h.run_to_stop());
+    const auto& s = h.beacon->summary();
+    EXPECT_EQ(s.totals.sent, 200u);
+    EXPECT_EQ(s.totals.included_txs, 200u);
+    EXPECT_EQ(node.txs_in_blocks(), 200u);
+    expect_adds_up(s.totals);
+}
+
+TEST(BeaconActor, ScheduleSegmentsSendExactlyTheirCountsOnTheBeaconsClock) {
+    Harness h;
+    FakeNode node(h.ioc);
+    auto c = h.config({node.url()});
+    c.schedule = {ScheduleSegment{1s, util::Rate::every_second(33.334), 37},   // 37, not 34
+                  ScheduleSegment{500ms, util::Rate::every_second(10), 0},      // a pause
+                  ScheduleSegment{1s, util::Rate::every_second(50), std::nullopt}};
+    c.duration = 2500ms;
+    c.rate = c.schedule.front().rate;
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(h.launch(c)) << h.error;
+    ASSERT_TRUE(h.run_to_stop());
+    const auto& s = h.beacon->summary();
+    EXPECT_EQ(s.totals.sent, 87u);
+    EXPECT_EQ(node.broadcasts, 87u);
+    EXPECT_EQ(s.totals.included_txs, 87u);
+    EXPECT_EQ(node.txs_in_blocks(), 87u);
+    expect_adds_up(s.totals);
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 2400ms) << "the segments keep their time";
 }
 
 TEST(BeaconActor, UnlimitedKeepsTheWindowFull) {
@@ -488,6 +616,8 @@ TEST(BeaconActor, UnlimitedKeepsTheWindowFull) {
     EXPECT_EQ(s.totals.sent, 3000u);
     EXPECT_EQ(s.totals.accepted, 3000u);
     EXPECT_EQ(s.totals.included_txs, 3000u);
+    EXPECT_EQ(node.txs_in_blocks(), 3000u);
+    expect_adds_up(s.totals);
 }
 
 TEST(BeaconActor, TargetSizeAboveTheChainLimitIsRefused) {
