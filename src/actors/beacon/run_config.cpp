@@ -181,6 +181,15 @@ RunConfig RunConfig::from_toml(const util::TomlDoc& doc) {
 
 void RunConfig::validate() const {
     using util::check_config;
+    // The bus schema's id rule, here where the ids are given: a collector drops what breaks it.
+    if (!beacon_id.empty()) {
+        const auto why = wire::validate_id(beacon_id);
+        check_config(!why, "beacon.id", "\"" + util::printable(beacon_id, 140) + "\": " + why.value_or(""));
+    }
+    if (!run_id.empty()) {
+        const auto why = wire::validate_id(run_id);
+        check_config(!why, "beacon.run_id", "\"" + util::printable(run_id, 140) + "\": " + why.value_or(""));
+    }
     check_config(!nodes.empty(), "beacon.nodes", "at least one node URL is needed");
     for (const auto& n : nodes)
         check_config(n.rfind("ws://", 0) == 0 || n.rfind("wss://", 0) == 0, "beacon.nodes",
@@ -194,15 +203,6 @@ void RunConfig::validate() const {
                      "an unlimited run longer than 24h needs an explicit budget");
     check_config(accounts.rfind("devnet:", 0) == 0 || accounts.rfind("file:", 0) == 0 ||
                      accounts == "inline",
-    // The bus schema's id rule, here where the ids are given: a collector drops what breaks it.
-    if (!beacon_id.empty()) {
-        const auto why = wire::validate_id(beacon_id);
-        check_config(!why, "beacon.id", "\"" + util::printable(beacon_id, 140) + "\": " + why.value_or(""));
-    }
-    if (!run_id.empty()) {
-        const auto why = wire::validate_id(run_id);
-        check_config(!why, "beacon.run_id", "\"" + util::printable(run_id, 140) + "\": " + why.value_or(""));
-    }
                  "beacon.accounts", "expected \"devnet:stress-0..stress-N\", \"file:PATH\" or \"inline\"");
     if (accounts == "inline")
         check_config(!inline_keys.empty(), "beacon.key", "accounts = \"inline\" needs [[beacon.key]] entries");
