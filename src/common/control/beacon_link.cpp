@@ -584,7 +584,8 @@ void BeaconLink::ack(const wire::Command& command, bool ok, std::string error) {
     a.run_id = command.run_id;
     a.seq = command.seq;
     a.ok = ok;
-    a.error = std::move(error);
+    // Errors leave the host here: no credentials from node URLs, no control characters.
+    a.error = util::printable(util::redact(error), 1000);
     std::string frame = wire::encode(a);
     {
         std::lock_guard lock(impl_->mu);
@@ -596,7 +597,11 @@ void BeaconLink::ack(const wire::Command& command, bool ok, std::string error) {
 
 void BeaconLink::send_stats(const wire::StatsInterval& stats) { impl_->enqueue(wire::encode(stats)); }
 
-void BeaconLink::send_event(const wire::RunEvent& event) { impl_->enqueue(wire::encode(event)); }
+void BeaconLink::send_event(const wire::RunEvent& event) {
+    wire::RunEvent e = event;
+    e.text = util::printable(util::redact(e.text), 2000);  // as for ack errors
+    impl_->enqueue(wire::encode(e));
+}
 
 bool BeaconLink::broker_up() const {
     std::lock_guard lock(impl_->mu);

@@ -16,6 +16,7 @@
 #include "common/net/detail/connect.hpp"
 #include "common/net/detail/log_limit.hpp"
 #include "common/net/url.hpp"
+#include "common/util/log.hpp"
 
 namespace bts::net {
 
@@ -246,7 +247,9 @@ void HttpClient::Impl::request(HttpRequest request, ResponseCallback callback) {
   std::string error;
   auto url = parse_url(request.url, &error);
   if (!url) return post_error(std::move(callback), error);
-  if (url->websocket()) return post_error(std::move(callback), "'" + request.url + "' is not an http(s):// URL");
+  if (url->websocket()) {
+    return post_error(std::move(callback), "'" + util::redact_url(request.url) + "' is not an http(s):// URL");
+  }
   const auto verb = http::string_to_verb(request.method);
   if (verb == http::verb::unknown) {
     return post_error(std::move(callback), "unknown HTTP method '" + request.method + "'");

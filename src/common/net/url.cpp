@@ -1,6 +1,8 @@
 // URL parsing for ws://, wss://, http:// and https:// endpoints.
 #include "common/net/url.hpp"
 
+#include "common/util/log.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -17,7 +19,7 @@ uint16_t default_port(std::string_view scheme) {
 bool fail(std::string* error, std::string_view text, std::string_view reason) {
   if (error != nullptr) {
     *error = "bad URL '";
-    error->append(text);
+    error->append(util::redact_url(text));  // "https://user:pass@…" must not reach a log
     error->append("': ");
     error->append(reason);
   }

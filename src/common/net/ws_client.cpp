@@ -20,6 +20,7 @@
 #include "common/net/detail/connect.hpp"
 #include "common/net/detail/log_limit.hpp"
 #include "common/net/url.hpp"
+#include "common/util/log.hpp"
 
 namespace bts::net {
 
@@ -51,7 +52,9 @@ std::string WsClientConfig::validate() const {
     std::string error;
     const auto url = parse_url(urls[i], &error);
     if (!url) return "urls[" + std::to_string(i) + "]: " + error;
-    if (!url->websocket()) return "urls[" + std::to_string(i) + "]: '" + urls[i] + "' is not a ws:// or wss:// URL";
+    if (!url->websocket()) {
+      return "urls[" + std::to_string(i) + "]: '" + util::redact_url(urls[i]) + "' is not a ws:// or wss:// URL";
+    }
   }
   if (connect_timeout.count() <= 0) return "connect_timeout must be positive";
   if (request_timeout.count() < 0) return "request_timeout must not be negative (0 = none)";
@@ -561,7 +564,8 @@ void WsClient::Impl::maybe_compact_deadlines() {
 
 void WsClient::Impl::bad_reply(std::string_view why, std::string_view text) {
   ++counters.bad_replies;
-  warn("ws_client: bad reply from {}: {}: '{}'", info.url, why, text.substr(0, 160));
+  // The node's bytes, escaped: a reply must not write control sequences into the operator's log.
+  warn("ws_client: bad reply from {}: {}: '{}'", info.url, why, util::printable(text, 160));
 }
 
 void WsClient::Impl::handle_notice(json& doc) {
@@ -633,6 +637,11 @@ void WsClient::Impl::conn_message(uint64_t gen, std::string_view text) {
       if (const auto d = error->find("data"); d != error->end()) result.data = std::move(*d);
     } else {
       result.message = dump_json(*error);
+    }
+    // Callers print "get_chain_id: <message>": never an empty one.
+    if (result.message.find_first_not_of(" \t\r\n") == std::string::npos) {
+      result.message = "node error without a message";
+      if (result.code != 0) result.message += " (code " + std::to_string(result.code) + ")";
     }
   } else if (const auto value = doc.find("result"); value != doc.end()) {
     ++counters.replies;

@@ -1,6 +1,7 @@
 // Real WsServer + WsClient on 127.0.0.1 with ephemeral ports: replies, concurrency, notices,
 // timeouts, server death and failover, malformed replies, malformed requests.
 #include <algorithm>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -10,6 +11,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <gtest/gtest.h>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 
 #include "common/net/ws_client.hpp"
 #include "common/net/ws_server.hpp"
@@ -117,6 +123,53 @@ TEST(WsNet, RpcErrorCarriesCodeMessageAndData) {
   EXPECT_NE(result->message.find("duplicate transaction"), std::string::npos);
   EXPECT_EQ(result->data["name"], "duplicate_transaction");
   EXPECT_EQ(client.counters().rpc_errors, 1u);
+}
+
+TEST(WsNet, RpcErrorWithoutMessageIsNamed) {
+  // issue 17: {"error":{"code":1}} made callers print "get_chain_id: " with nothing after.
+  boost::asio::io_context ioc;
+  WsServer server(ioc, {}, [](const SessionHandle& s, RpcRequest&& r) {
+    if (r.method == "coded") s.send(R"({"id":)" + r.id.dump() + R"(,"error":{"code":7}})");
+    if (r.method == "blank") s.send(R"({"id":)" + r.id.dump() + R"(,"error":{"message":"  "}})");
+    if (r.method == "empty") s.send(R"({"id":)" + r.id.dump() + R"(,"error":{}})");
+  });
+  WsClient client(ioc, client_config({url_of(server)}));
+  ASSERT_TRUE(connect(ioc, client));
+  std::map<std::string, RpcResult> results;
+  for (const char* m : {"coded", "blank", "empty"}) {
+    client.call(0, m, json::array(), [&results, m](RpcResult&& r) { results[m] = std::move(r); });
+  }
+  ASSERT_TRUE(run_until(ioc, [&] { return results.size() == 3; }));
+  EXPECT_EQ(results["coded"].kind, RpcErrorKind::rpc_error);
+  EXPECT_EQ(results["coded"].message, "node error without a message (code 7)");
+  EXPECT_EQ(results["blank"].message, "node error without a message");
+  EXPECT_EQ(results["empty"].message, "node error without a message");
+}
+
+TEST(WsNet, BadRepliesAreLoggedEscaped) {
+  // issue 17: a node's raw bytes reached the log unescaped (terminal escapes, fake log lines).
+  std::ostringstream captured;
+  auto logger = std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  logger->set_pattern("%v");
+  boost::asio::io_context ioc;
+  WsServer server(ioc, {}, [](const SessionHandle& s, RpcRequest&& r) {
+    if (r.method == "evil") s.send("not json\n2099-01-01 ERROR fake line\x1b[2J\x01");
+    s.reply(r.id, "fine");
+  });
+  WsClientConfig cfg = client_config({url_of(server)});
+  cfg.logger = logger;
+  WsClient client(ioc, cfg);
+  ASSERT_TRUE(connect(ioc, client));
+  std::optional<RpcResult> fine;
+  client.call(0, "evil", json::array(), [&](RpcResult&& r) { fine = std::move(r); });
+  ASSERT_TRUE(run_until(ioc, [&] { return fine.has_value(); }));
+  ASSERT_TRUE(run_until(ioc, [&] { return client.counters().bad_replies >= 1; }));
+  logger->flush();
+  const std::string log = captured.str();
+  ASSERT_NE(log.find("bad reply"), std::string::npos) << log;
+  EXPECT_NE(log.find("not json\\n2099-01-01 ERROR fake line\\x1b[2J\\x01"), std::string::npos) << log;
+  EXPECT_EQ(log.find('\x1b'), std::string::npos);
+  EXPECT_EQ(log.find('\x01'), std::string::npos);
 }
 
 TEST(WsNet, ThousandInFlightAnsweredOutOfOrder) {
@@ -495,6 +548,16 @@ TEST(WsNet, BadConfigIsRefusedAtConstruction) {
     FAIL() << "port 0 accepted";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("urls[0]"), std::string::npos) << e.what();
+  }
+  // Credentials in a URL never reach the error text (issue 17).
+  for (const char* url : {"ws://alice:s3cret@h:0/", "https://alice:s3cret@h/"}) {
+    try {
+      WsClient c(ioc, client_config({url}));
+      FAIL() << "accepted " << url;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("<redacted>@h"), std::string::npos) << e.what();
+    }
   }
   WsServerConfig bad;
   bad.address = "not-an-ip";
