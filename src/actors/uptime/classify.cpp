@@ -37,6 +37,11 @@ bool counts_as_up(std::string_view status) noexcept {
     return status == "UP" || status == "CERT_EXPIRING";
 }
 
+bool counts_as_up(std::string_view status, std::int64_t cert_not_after_unix, std::int64_t at_unix) noexcept {
+    if (cert_not_after_unix != 0 && cert_not_after_unix <= at_unix) return false;
+    return counts_as_up(status);
+}
+
 void Thresholds::validate(std::string_view prefix) const {
     auto key = [&](std::string_view k) { return std::string(prefix) + "." + std::string(k); };
     util::check_config(stale_after >= std::chrono::seconds(1), key("stale_after"),

@@ -45,6 +45,12 @@ enum class Status { up, down, timeout, stale, wrong_chain, forked, cert_expiring
 [[nodiscard]] std::optional<Status> parse_status(std::string_view text) noexcept;
 // True when the endpoint counts as available (Heartbeat "up"): UP and CERT_EXPIRING.
 [[nodiscard]] bool counts_as_up(std::string_view status) noexcept;
+// The same, for a result whose certificate (not_after in unix seconds, 0 = none) is judged at
+// `at_unix`: an endpoint whose certificate has already expired is down (clients refuse it),
+// whatever status the prober that sent it gave (CERT_EXPIRING, or UP from a prober that did not
+// check).
+[[nodiscard]] bool counts_as_up(std::string_view status, std::int64_t cert_not_after_unix,
+                                std::int64_t at_unix) noexcept;
 
 // Settings for classify(). Global defaults in [thresholds]; endpoints may override each.
 struct Thresholds {

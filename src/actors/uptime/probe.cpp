@@ -5,6 +5,7 @@
 #include "common/net/url.hpp"
 #include "common/net/ws_client.hpp"
 #include "common/util/config.hpp"
+#include "common/util/log.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -239,7 +240,7 @@ struct Prober::Impl : std::enable_shared_from_this<Impl> {
 
     static std::string rpc_failure(std::string_view what, const net::RpcResult& res) {
         return std::string(what) + " failed: " + std::string(net::to_string(res.kind)) +
-               (res.message.empty() ? "" : ": " + res.message.substr(0, 200));
+               (res.message.empty() ? "" : ": " + util::printable(res.message, 200));  // the node's text, escaped
     }
 
     void on_chain_id(net::RpcResult&& res) {

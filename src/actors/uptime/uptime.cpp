@@ -2,6 +2,8 @@
 #include "actors/uptime/uptime.hpp"
 
 #include "common/util/config.hpp"
+#include "common/util/log.hpp"
+#include "common/util/zmq_endpoint.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -102,6 +104,13 @@ UptimeConfig UptimeConfig::from_toml(const util::TomlDoc& doc) {
 void UptimeConfig::validate() const {
     util::check_config(!pub.empty() || !push.empty(), "uptime.pub",
                        "pub and push are both empty: results would go nowhere");
+    // Checked here so that --check catches them, not bind()/connect() at start ("Invalid argument").
+    if (!pub.empty()) {
+        if (const auto why = util::zmq_endpoint_error(pub)) util::check_config(false, "uptime.pub", *why);
+    }
+    if (!push.empty()) {
+        if (const auto why = util::zmq_endpoint_error(push)) util::check_config(false, "uptime.push", *why);
+    }
     util::check_config(max_in_flight >= 1, "uptime.max_in_flight", "must be at least 1");
     util::check_config(fork_anchor_refresh >= std::chrono::seconds(1), "uptime.fork_anchor_refresh",
                        "must be at least 1s");
@@ -243,7 +252,7 @@ struct Uptime::Impl {
                 log->info("{}: {}{}", r.endpoint, ep.last ? std::string(to_string(*ep.last)) + " → " : "", r.status);
             } else {
                 log->warn("{}: {}{} ({})", r.endpoint, ep.last ? std::string(to_string(*ep.last)) + " → " : "",
-                          r.status, r.error);
+                          r.status, util::printable(util::redact(r.error), 300));  // foreign text
             }
             ep.last = v.status;
         }

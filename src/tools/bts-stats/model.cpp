@@ -36,6 +36,29 @@ std::string public_text(std::string_view text, std::size_t max) {
     return out;
 }
 
+std::string_view to_string(Admission a) noexcept {
+    switch (a) {
+        case Admission::added: return "added";
+        case Admission::duplicate: return "duplicate";
+        case Admission::unknown_endpoint: return "endpoint not configured";
+        case Admission::too_many_endpoints: return "too many endpoints";
+        case Admission::future: return "timestamp in the future";
+        case Admission::too_old: return "timestamp too old";
+    }
+    return "refused";
+}
+
+Admission Model::offer_result(const wire::UptimeResult& r, std::int64_t now_ms, bool replay) {
+    const bool known = endpoints_.contains(r.endpoint);
+    if (!allowed_.empty() && !allowed_.contains(r.endpoint)) return Admission::unknown_endpoint;
+    if (allowed_.empty() && !known && endpoints_.size() >= limits_.max_endpoints) {
+        return Admission::too_many_endpoints;
+    }
+    if (r.unix_ms > now_ms + limits_.max_skew_ms) return Admission::future;
+    if (!replay && r.unix_ms < now_ms - limits_.max_skew_ms) return Admission::too_old;
+    return add_result(r) ? Admission::added : Admission::duplicate;
+}
+
 bool Model::add_result(const wire::UptimeResult& r) {
     auto& ep = endpoints_[r.endpoint];
     if (ep.last.unix_ms == r.unix_ms && !ep.last.endpoint.empty()) return false;
@@ -132,7 +155,7 @@ json Model::endpoint_json(const std::string& name, std::int64_t now_ms) const {
         {"url", uptime::public_url(r.url)},
         {"kind", r.kind},
         {"status", r.status},
-        {"up", uptime::counts_as_up(r.status)},
+        {"up", uptime::counts_as_up(r.status, r.cert_not_after_unix, now_ms / 1000)},
         {"status_since_ms", ep.status_since_ms},
         {"checked_ms", r.unix_ms},
         {"checked_age_s", std::max<std::int64_t>(0, now_ms - r.unix_ms) / 1000.0},
@@ -169,6 +192,7 @@ json Model::feeds_json(std::int64_t now_ms) const {
                        {"age_s", never ? json(nullptr) : json(age / 1000.0)},
                        {"messages", f.messages},
                        {"malformed", f.malformed},
+                       {"rejected", f.rejected},
                        {"ok", !never && age <= f.stale_after_ms}});
     }
     return out;
@@ -179,7 +203,7 @@ json Model::status_json(std::int64_t now_ms) const {
     std::size_t up = 0;
     for (const auto& [name, ep] : endpoints_) {
         eps.push_back(endpoint_json(name, now_ms));
-        if (uptime::counts_as_up(ep.last.status)) ++up;
+        if (uptime::counts_as_up(ep.last.status, ep.last.cert_not_after_unix, now_ms / 1000)) ++up;
     }
     return json{{"generated_ms", now_ms},
                 {"summary", {{"endpoints", endpoints_.size()}, {"up", up}}},

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct FeedHealth {
     std::int64_t last_message_ms = 0;  // 0 = never
     std::uint64_t messages = 0;
     std::uint64_t malformed = 0;
+    std::uint64_t rejected = 0;  // well-formed results refused (unknown endpoint, time off)
     std::int64_t stale_after_ms = 30'000;  // silent longer than this: the page warns
 };
 
@@ -38,15 +40,31 @@ struct ModelLimits {
     std::size_t totals_seconds = 900;    // per-second totals kept for the dashboard
     std::size_t events = 50;             // run events kept
     std::int64_t beacon_gone_ms = 30'000;  // beacons silent longer than this are marked gone
+    // Results timed further than this from the receiver's clock are refused: one result from
+    // the year 2100 would otherwise pin its endpoint (later honest results look older).
+    std::int64_t max_skew_ms = 300'000;
+    // Without a configured endpoint list: at most this many distinct endpoint names.
+    std::size_t max_endpoints = 200;
 };
+
+// Why offer_result() refused a result (or `added`).
+enum class Admission { added, duplicate, unknown_endpoint, too_many_endpoints, future, too_old };
+[[nodiscard]] std::string_view to_string(Admission a) noexcept;
 
 class Model {
 public:
     explicit Model(ModelLimits limits = {}) : limits_(limits) {}
 
     // Returns false for a result already seen (same endpoint and time: it arrives from bts-uptime
-    // directly and again through the collector).
+    // directly and again through the collector). No checks: see offer_result().
     bool add_result(const wire::UptimeResult& r);
+    // The endpoints results are accepted for (names as bts-uptime publishes them). Empty (the
+    // default): any name, up to limits.max_endpoints of them.
+    void set_endpoints(std::set<std::string> names) { allowed_ = std::move(names); }
+    // A result from a feed: refused unless for an accepted endpoint and timed no later than
+    // now_ms + max_skew_ms and (unless `replay`, for results read back from the store) no
+    // earlier than now_ms - max_skew_ms; then add_result().
+    Admission offer_result(const wire::UptimeResult& r, std::int64_t now_ms, bool replay = false);
     void set_uptime(const std::string& endpoint, UptimePercent p);
     // Adds a totals second; a second already present is replaced (the collector revises).
     void add_totals(const wire::ClusterTotals& t);
@@ -90,6 +108,7 @@ private:
     void switch_run(const std::string& run_id);
 
     ModelLimits limits_;
+    std::set<std::string> allowed_;
     std::map<std::string, Endpoint> endpoints_;
     std::vector<FeedHealth> feeds_;
     std::string run_id_;

@@ -29,7 +29,7 @@ StatsConfig StatsConfig::from_toml(const util::TomlDoc& doc) {
     const util::TomlTable t = doc.table("stats");
     t.reject_unknown_keys({"listen", "port", "store", "uptime_feeds", "collector_feed", "feed_stale_after",
                            "uptime_refresh", "raw_retention", "hourly_retention", "spark_points",
-                           "max_connections", "title", "web_dir"});
+                           "max_connections", "title", "web_dir", "endpoints", "max_clock_skew"});
     StatsConfig c;
     c.listen = t.get_string("listen", c.listen);
     c.port = static_cast<std::uint16_t>(t.get_int("port", c.port, 0, 65535));
@@ -44,6 +44,8 @@ StatsConfig StatsConfig::from_toml(const util::TomlDoc& doc) {
     c.max_connections = static_cast<std::size_t>(t.get_int("max_connections", 256, 1, 100'000));
     c.title = t.get_string("title", c.title);
     c.web_dir = t.get_string("web_dir", c.web_dir);
+    c.endpoints = t.get_string_array("endpoints", c.endpoints);
+    c.max_clock_skew = t.get_duration("max_clock_skew", c.max_clock_skew);
     return c;
 }
 
@@ -59,8 +61,16 @@ void StatsConfig::validate() const {
                        "must be at least 30d (the page shows 30-day uptime)");
     util::check_config(title.size() <= 200, "stats.title", "longer than 200 characters");
     if (!web_dir.empty()) {
-        util::check_config(std::filesystem::is_directory(web_dir), "stats.web_dir", "not a directory");
+        // The error_code overload: an unusable path (too long, no permission) is a config error,
+        // not an exception escaping main().
+        std::error_code ec;
+        const bool dir = std::filesystem::is_directory(web_dir, ec);
+        util::check_config(!ec && dir, "stats.web_dir", ec ? "unusable: " + ec.message() : "not a directory");
     }
+    for (const auto& e : endpoints) {
+        util::check_config(!e.empty() && e.size() <= 200, "stats.endpoints", "names must be 1 to 200 characters");
+    }
+    util::check_config(max_clock_skew >= std::chrono::seconds(1), "stats.max_clock_skew", "must be at least 1s");
 }
 
 // ---- app ---------------------------------------------------------------------------------------
@@ -94,7 +104,7 @@ struct StatsApp::Impl {
         : cfg(std::move(c)),
           log(l ? std::move(l) : spdlog::default_logger()),
           bad_input(*log),
-          model(ModelLimits{.spark_points = cfg.spark_points}),
+          model(ModelLimits{.spark_points = cfg.spark_points, .max_skew_ms = to_ms(cfg.max_clock_skew)}),
           store(cfg.store, StoreLimits{to_ms(cfg.raw_retention), to_ms(cfg.hourly_retention)}),
           poll_timer(ioc),
           tick_timer(ioc) {
@@ -116,8 +126,11 @@ struct StatsApp::Impl {
         if (!cfg.collector_feed.empty()) add_feed("collector", cfg.collector_feed, true);
 
         // Rebuild the page from the store: the last day's results (sparklines and statuses).
+        model.set_endpoints({cfg.endpoints.begin(), cfg.endpoints.end()});
         const auto t = now_ms();
-        for (const auto& r : store.recent(t - 24 * 3'600'000LL, cfg.spark_points)) model.add_result(r);
+        // The same admission rules as live results: a row from the future (stored before they
+        // existed) or for an endpoint no longer configured stays in the file but off the page.
+        for (const auto& r : store.recent(t - 24 * 3'600'000LL, cfg.spark_points)) (void)model.offer_result(r, t, true);
         refresh_uptime(t);
 
         server = std::make_unique<HttpServer>(
@@ -236,7 +249,14 @@ struct StatsApp::Impl {
         const std::string old_run = model.run_id();
         if (const auto* r = std::get_if<wire::UptimeResult>(&*decoded)) {
             const bool is_new_endpoint = model.endpoint_json(r->endpoint, t).is_null();
-            if (!model.add_result(*r)) return;  // the same result through the other feed
+            const Admission a = model.offer_result(*r, t);
+            if (a == Admission::duplicate) return;  // the same result through the other feed
+            if (a != Admission::added) {
+                ++h.rejected;
+                bad_input.warn(h.endpoint + "/rejected", "bts-stats: refused a result from {} for \"{}\": {} ({} so far)",
+                               h.endpoint, public_text(r->endpoint, 100), to_string(a), h.rejected);
+                return;
+            }
             if (!store.add(*r) && !store.last_error().empty()) {
                 bad_input.warn("store", "bts-stats: store: {}", store.last_error());
             }

@@ -55,6 +55,10 @@ struct StatsConfig {
     std::size_t max_connections = 256;
     std::string title = "BitShares testnet status";
     std::string web_dir;  // "" = embedded assets
+    // Endpoint names results are accepted for (as in bts-uptime's config); empty = any name, up
+    // to 200. Results timed further than max_clock_skew from this host's clock are refused.
+    std::vector<std::string> endpoints;
+    util::Duration max_clock_skew = std::chrono::minutes(5);
 
     static StatsConfig from_toml(const util::TomlDoc& doc);
     void validate() const;

@@ -150,6 +150,13 @@ TEST(Helpers, StatusNames) {
     EXPECT_TRUE(counts_as_up("UP"));
     EXPECT_TRUE(counts_as_up("CERT_EXPIRING"));
     EXPECT_FALSE(counts_as_up("STALE"));
+    // With the certificate's expiry (issue 13 item 3): an expired certificate is never up.
+    EXPECT_TRUE(counts_as_up("CERT_EXPIRING", kNow + 86400, kNow));
+    EXPECT_FALSE(counts_as_up("CERT_EXPIRING", kNow - 1, kNow));
+    EXPECT_FALSE(counts_as_up("CERT_EXPIRING", kNow, kNow));
+    EXPECT_FALSE(counts_as_up("UP", kNow - 86400, kNow));
+    EXPECT_TRUE(counts_as_up("UP", 0, kNow));  // no certificate (ws://, http://)
+    EXPECT_FALSE(counts_as_up("DOWN", 0, kNow));
 }
 
 TEST(Helpers, DaysLeftRoundsDown) {

@@ -49,4 +49,26 @@ TEST(UptimeCli, CheckNamesFileKeyAndReason) {
     EXPECT_NE(r.err.find("/nonexistent/ca.pem"), std::string::npos) << r.err;
 }
 
+TEST(UptimeCli, CheckCatchesBadEndpointsCredentialsAndDirectories) {
+    // issue 17: pub = "-5s" passed --check, then failed at start with "Invalid argument".
+    bts::test::TempDir dir;
+    const std::string ep = "[[endpoint]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1/\"\n";
+    auto r = bts::test::run_program(program(), {"--config", dir.write("pub.toml", "[uptime]\npub = \"-5s\"\n" + ep), "--check"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("uptime.pub"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not a ZeroMQ endpoint"), std::string::npos) << r.err;
+    r = bts::test::run_program(program(), {"--config", dir.write("push.toml", "[uptime]\npush = \"tcp://h:99999\"\n" + ep), "--check"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("uptime.push"), std::string::npos) << r.err;
+    // Credentials in an endpoint URL are refused without being echoed.
+    r = bts::test::run_program(program(), {"--config", dir.write("cred.toml", "[[endpoint]]\nname = \"a\"\nurl = \"wss://bob:hunter2@node.example/ws\"\n"), "--check"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("endpoint[0].url"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
+    // --config DIR is refused, not run on defaults.
+    r = bts::test::run_program(program(), {"--config", dir.path(), "--check"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("is a directory"), std::string::npos) << r.err;
+}
+
 }  // namespace
