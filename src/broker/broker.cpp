@@ -428,6 +428,8 @@ struct Broker::Impl {
 
     json ctl_stop(const json& req, TimePoint now) {
         if (!run || is_final(run->state())) throw CtlError{"no_run", "no run is active"};
+        if (req.contains("reason") && !req["reason"].is_string())
+            throw CtlError{"bad_request", "stop: \"reason\" must be a string"};
         std::string reason = req.value("reason", std::string("stopped by operator"));
         run->stop(reason, now);
         publish(run->tick(now, unix_ms_now(), heartbeat_rate_sum()));
@@ -448,6 +450,11 @@ struct Broker::Impl {
             if (r.verb == "ping") {
                 out = json{{"sender_id", sender}, {"version", BTS_VERSION}};
             } else if (r.verb == "status") {
+                // A field of the wrong type is the client's error, not an internal one.
+                if (req.contains("since") && !req["since"].is_number_integer())
+                    throw CtlError{"bad_request", "status: \"since\" must be an integer (unix ms)"};
+                if (req.contains("detail") && !req["detail"].is_boolean())
+                    throw CtlError{"bad_request", "status: \"detail\" must be true or false"};
                 std::int64_t since = req.value("since", std::int64_t{0});
                 out["broker"] = broker_json(now);
                 out["run"] = run ? run->status(since, now, req.value("detail", true)) : json(nullptr);

@@ -1,6 +1,9 @@
 // Scenario parsing, validation, the rate schedule and per-beacon run configs (see scenario.hpp).
 #include "broker/scenario.hpp"
 
+#include "actors/beacon/run_config.hpp"
+#include "common/util/log.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -116,6 +119,27 @@ std::optional<DevnetRange> parse_devnet_range(std::string_view source) {
 const std::vector<std::string_view> kMixKeys = {"transfer", "limit_order_create",
                                                  "limit_order_cancel"};
 
+// [tx] goes to every beacon verbatim as [beacon.tx]: it is read here with the beacon's own
+// parsers and checks (RunConfig), so what a beacon would refuse at prepare time (order_price =
+// "-5s") is refused at load, against the scenario's own key (tx.order_price).
+void check_tx_as_beacon(const util::TomlTable& tx, const Scenario& s) {
+    if (s.tx.empty()) return;
+    std::ostringstream text;
+    // The rest of a beacon config is filler that passes: only beacon.tx.* errors are the scenario's.
+    text << "[beacon]\nnodes = [\"ws://127.0.0.1:1\"]\naccounts = \"devnet:stress-0..stress-1\"\n";
+    text << "[beacon.mix]\n";
+    for (const auto& [k, v] : s.mix) text << k << " = " << format_double(v) << "\n";
+    text << "[beacon.tx]\n";
+    for (const auto& [k, v] : s.tx) text << k << " = " << v << "\n";
+    try {
+        const auto cfg = beacon::RunConfig::from_toml(util::TomlDoc::parse(text.str(), ""));
+        cfg.validate();
+    } catch (const util::ConfigError& e) {
+        constexpr std::string_view kPrefix = "beacon.tx.";
+        if (e.key().starts_with(kPrefix)) tx.fail(std::string_view(e.key()).substr(kPrefix.size()), e.reason());
+    }
+}
+
 }  // namespace
 
 std::string toml_quote(std::string_view text) {
@@ -227,6 +251,7 @@ Scenario Scenario::from_toml(const util::TomlDoc& doc) {
         }
         if (!never) tx.get_duration("order_lifetime", Duration::zero(), seconds(1));
     }
+    check_tx_as_beacon(tx, s);
 
     util::TomlTable a = doc.table("accounts");
     a.reject_unknown_keys({"source", "split"});
@@ -319,7 +344,7 @@ void Scenario::validate() const {
                  "at least one node URL is needed (or give --nodes to bts-ctl start)");
     for (const auto& n : nodes) {
         check_config(n.starts_with("ws://") || n.starts_with("wss://"), "target.nodes",
-                     "\"" + n + "\": must start with ws:// or wss://");
+                     "\"" + util::redact_url(n) + "\": must start with ws:// or wss://");
     }
     double total = 0;
     for (const auto& [k, w] : mix) total += w;
@@ -374,7 +399,7 @@ void Scenario::override_nodes(std::vector<std::string> urls) {
     for (const auto& n : urls) {
         if (!n.starts_with("ws://") && !n.starts_with("wss://")) {
             throw util::ConfigError("--nodes", "target.nodes",
-                                    "\"" + n + "\": must start with ws:// or wss://");
+                                    "\"" + util::redact_url(n) + "\": must start with ws:// or wss://");
         }
     }
     if (urls.empty()) throw util::ConfigError("--nodes", "target.nodes", "no node given");

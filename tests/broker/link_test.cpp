@@ -205,6 +205,21 @@ TEST(Link, GarbageFramesOnTheBrokerAreCountedAndDropped) {
     EXPECT_TRUE(wait_until([&] { return ctl.alive_beacons() == 1; }));
 }
 
+TEST(Link, CtlFieldsOfTheWrongTypeAreBadRequests) {
+    // issue 17: {"since":"abc"} answered "internal error" instead of bad_request.
+    Ports p = Ports::fresh();
+    CapturedLog log("bts-broker");
+    auto broker = start_broker(p, log.logger);
+    Ctl ctl(p);
+    for (const auto& payload : {json{{"since", "abc"}}, json{{"since", 1.5}}, json{{"detail", "yes"}}}) {
+        const json r = ctl.call("status", payload);
+        EXPECT_EQ(r.value("code", ""), "bad_request") << payload.dump() << " → " << r.dump();
+        EXPECT_EQ(r.value("error", "").find("internal"), std::string::npos) << r.dump();
+    }
+    EXPECT_EQ(ctl.call("status", json{{"since", 0}}).value("code", ""), "");  // still fine
+    EXPECT_EQ(log.text().find("ctl status failed"), std::string::npos) << log.text();
+}
+
 TEST(Link, GarbageFramesOnTheBeaconAreCountedAndDropped) {
     // A fake broker: raw PUB and ROUTER that speak just enough to bring the link up.
     Ports p = Ports::fresh();

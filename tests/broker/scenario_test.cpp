@@ -105,6 +105,21 @@ TEST(Scenario, DocumentedErrors) {
         << error_of("[scenario\nname = 1");
 }
 
+TEST(Scenario, TxIsCheckedWithTheBeaconsParsers) {
+    // issue 17: bts-ctl validate accepted [tx] order_price = "-5s"; every beacon then refused it.
+    std::string e = error_of(std::string(kMinimal) + "[tx]\norder_price = \"-5s\"\n");
+    EXPECT_TRUE(e.starts_with("bad.toml: tx.order_price: ")) << e;
+    e = error_of(std::string(kMinimal) + "[tx]\norder_price = -5\n");
+    EXPECT_TRUE(e.starts_with("bad.toml: tx.order_price: ")) << e;
+    e = error_of(std::string(kMinimal) + "[tx]\norder_price = \"2..1\"\n");
+    EXPECT_TRUE(e.starts_with("bad.toml: tx.order_price: ")) << e;
+    e = error_of(std::string(kMinimal) + "[mix]\nlimit_order_create = 1\n[tx]\nsell_asset = \"1.3.0\"\nreceive_asset = \"1.3.0\"\n");
+    EXPECT_TRUE(e.starts_with("bad.toml: tx.receive_asset: ")) << e;
+    // What the beacon accepts passes.
+    EXPECT_EQ(error_of(std::string(kMinimal) + "[tx]\norder_price = \"0.5..2\"\n"), "<no error>");
+    EXPECT_EQ(error_of(std::string(kMinimal) + "[tx]\norder_price = 1.5\nops_per_tx = \"1..3\"\n"), "<no error>");
+}
+
 TEST(Scenario, SegmentsOfRampHoldAndStep) {
     auto s = Scenario::parse(R"(
 [scenario]
