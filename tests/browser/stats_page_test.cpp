@@ -79,6 +79,9 @@ private:
             c.acceptance_p50_us = static_cast<std::uint64_t>(4000 + 1500 * wave);
             c.acceptance_p90_us = static_cast<std::uint64_t>(11000 + 3000 * wave);
             c.acceptance_p99_us = static_cast<std::uint64_t>(26000 + 8000 * wave);
+            c.included_txs = c.accepted - c.accepted / 20;
+            c.inclusion_p50_us = static_cast<std::uint64_t>(1'600'000 + 200'000 * wave);
+            c.inclusion_p99_us = static_cast<std::uint64_t>(2'900'000 + 300'000 * wave);
             send("totals/" + c.run_id, bts::wire::encode(c));
             for (int b = 0; b < 3; ++b) {
                 bts::wire::StatsInterval s;
@@ -238,6 +241,25 @@ TEST(StatsPage, StatusPageAndDashboardInHeadlessChromium) {
     EXPECT_EQ(chrome.run("return performance.getEntriesByType('navigation').length;"), 1);
     EXPECT_TRUE(chrome.run("return document.getElementById('banner').classList.contains('hidden');") == true)
         << chrome.run("return document.getElementById('banner').innerText;");
+    // Rows worst first; each with its 90-day strip (today has data) and "up/down since".
+    const auto order = chrome.run(
+        "const rank = {DOWN: 0, TIMEOUT: 0, WRONG_CHAIN: 1, FORKED: 1, CERT_MISMATCH: 2, STALE: 3, CERT_EXPIRING: 4, UP: 5};"
+        "return [...document.querySelectorAll('#endpoints tbody tr')].map(tr => rank[tr.dataset.status]);");
+    for (std::size_t i = 1; i < order.size(); ++i) EXPECT_LE(order[i - 1].get<int>(), order[i].get<int>()) << rows.dump();
+    EXPECT_TRUE(chrome.run("return [...document.querySelectorAll('#endpoints tbody tr')].every(tr => {"
+                           " const s = tr.querySelector('svg.strip'); return s && s.querySelectorAll('rect.day').length === 90 &&"
+                           " Number(s.dataset.withData) >= 1 && !s.lastChild.classList.contains('d-none'); });") == true)
+        << chrome.run("return document.querySelector('#endpoints tbody').innerHTML;").dump().substr(0, 2000);
+    EXPECT_TRUE(chrome.run("return [...document.querySelectorAll('#endpoints tbody tr')].every(tr => /(up|down) since .*UTC/"
+                           ".test(tr.querySelector('.since').textContent));") == true);
+    EXPECT_TRUE(chrome.run("return !!document.querySelector('link[rel=icon]');") == true);
+    if (tls_soon) {
+        // The certificate in the row itself: expiry date, subject and issuer (self-signed here).
+        const std::string cert = chrome.run("return document.querySelector('#ep-wss-expiring td.cert').innerText;").get<std::string>();
+        EXPECT_NE(cert.find("expires 20"), std::string::npos) << cert;
+        EXPECT_NE(cert.find("subject 127.0.0.1"), std::string::npos) << cert;
+        EXPECT_NE(cert.find("issuer 127.0.0.1"), std::string::npos) << cert;
+    }
     chrome.screenshot(dir_out + "/status-live.png");
     chrome.run("window.scrollTo(0, document.body.scrollHeight); return true;");
     chrome.screenshot(dir_out + "/status-bottom.png");
@@ -262,6 +284,17 @@ TEST(StatsPage, StatusPageAndDashboardInHeadlessChromium) {
     EXPECT_NE(dash.find("beacon-2"), std::string::npos);
     EXPECT_NE(dash.find("insufficient_fee"), std::string::npos);
     EXPECT_NE(dash.find("scenario transfer-max on 3 beacons"), std::string::npos);
+    // On-chain inclusion, beacon CPU and per-beacon charts; times labelled with their zone.
+    EXPECT_TRUE(chrome.wait_for(
+        "const n = (sel) => document.querySelectorAll(sel).length;"
+        "return n('#chart-rate path.series.c-included') === 1 && n('#chart-inclusion path.series') === 2 &&"
+        " n('#chart-cpu path.series') === 3 && n('#chart-beacon-rate path.series') === 3 &&"
+        " Number(document.querySelector('#chart-cpu path.series').dataset.points) >= 3 &&"
+        " document.querySelector('#chart-rate').textContent.includes('UTC');",
+        15s))
+        << chrome.run("return document.body.innerText;").dump();
+    chrome.screenshot(dir_out + "/dashboard-charts.png");
+    std::printf("cpu chart: %s\n", chrome.run("return document.querySelector('#chart-cpu path.series').getAttribute('d');").dump().c_str());
 
     // The collector goes away: the dashboard says so, without a reload.
     collector.stop();

@@ -153,6 +153,7 @@ struct StatsApp::Impl {
         if (r.path == "/api/status.json") {
             json j = model.status_json(t);
             j["title"] = cfg.title;
+            j["daily"] = store.daily(t, 90, model.endpoint_names());  // the 90-day strip
             return json_response(j);
         }
         if (r.path == "/api/run.json") {

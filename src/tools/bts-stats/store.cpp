@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <ctime>
 #include <stdexcept>
 
@@ -272,6 +273,28 @@ std::map<std::string, UptimePercent> UptimeStore::uptime(std::int64_t now_ms) {
     }
     sqlite3_finalize(s);
     return out;
+}
+
+json UptimeStore::daily(std::int64_t now_ms, int days, const std::vector<std::string>& names) {
+    days = std::clamp(days, 1, 400);
+    const std::int64_t today = now_ms / 86'400'000;
+    const std::int64_t first = today - days + 1;
+    json eps = json::object();
+    for (const auto& n : names) eps[n] = json(std::vector<json>(static_cast<std::size_t>(days), nullptr));
+    sqlite3_stmt* s = prepare(
+        "SELECT monitor_id, hour / 24, SUM(up), SUM(total) FROM heartbeat_hourly WHERE hour >= ?1 "
+        "GROUP BY monitor_id, hour / 24");
+    if (s) {
+        sqlite3_bind_int64(s, 1, first * 24);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            const std::string name = text(s, 0);
+            const std::int64_t day = sqlite3_column_int64(s, 1);
+            if (!eps.contains(name) || day < first || day > today) continue;
+            eps[name][static_cast<std::size_t>(day - first)] = {sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3)};
+        }
+        sqlite3_finalize(s);
+    }
+    return json{{"days", days}, {"first_day_ms", first * 86'400'000}, {"endpoints", std::move(eps)}};
 }
 
 std::vector<wire::UptimeResult> UptimeStore::recent(std::int64_t since_ms, std::size_t limit) {

@@ -7,7 +7,7 @@
 //   heartbeat         one row per result, key (monitor_id, timestamp_ms): a result that arrives
 //                     twice (from bts-uptime and again through the collector) is stored once
 //   heartbeat_hourly  (monitor_id, hour) → up, total, duration_us_sum: uptime % reads at most
-//                     720 rows per endpoint for 30 days
+//                     720 rows per endpoint for 30 days, the 90-day strip 2,160
 // Writes are batched: add() opens a transaction that flush() commits (the program calls it every
 // second). WAL, synchronous=NORMAL. Errors after start-up are returned, never thrown.
 #pragma once
@@ -49,6 +49,10 @@ public:
     // Uptime percentages per endpoint over the last 24 h, 7 d and 30 d (whole hours, the current
     // one included).
     [[nodiscard]] std::map<std::string, UptimePercent> uptime(std::int64_t now_ms);
+    // Per-day uptime over the last `days` whole UTC days, today last, for the status page's
+    // history strip: {"days": N, "first_day_ms": start of the oldest day, "endpoints": {name:
+    // [null | [up, total], ...N entries]}} from the hourly roll-ups. Only the names in `names`.
+    [[nodiscard]] nlohmann::json daily(std::int64_t now_ms, int days, const std::vector<std::string>& names);
     // The latest `limit` results per endpoint that reported since `since_ms`, oldest first
     // (to rebuild the model at start-up).
     [[nodiscard]] std::vector<wire::UptimeResult> recent(std::int64_t since_ms, std::size_t limit);

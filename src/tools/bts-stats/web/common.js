@@ -156,7 +156,7 @@ function lineChart(root, series, opts) {
     const anchor = i === 0 ? "start" : i === 4 ? "end" : "middle";  // keep the end labels inside
     const lbl = svg("text", {x: X(t), y: H - m.b + 14, "text-anchor": anchor, class: "axis"});
     const d = new Date(t * 1000);
-    lbl.textContent = d.toISOString().substring(11, 19);
+    lbl.textContent = d.toISOString().substring(11, 19) + (i === 4 ? " UTC" : "");
     root.append(lbl);
   }
   let lx = m.l;

@@ -1,7 +1,23 @@
 // The live stress-test dashboard: rate and latency charts, rejections, beacons, events.
 "use strict";
 
-const run = {id: "", totals: [], rejections: {}, beacons: new Map(), events: [], feeds: [], live: false};
+const run = {id: "", totals: [], rejections: {}, beacons: new Map(), history: new Map(), events: [], feeds: [], live: false};
+
+// Per-beacon history for the CPU and per-beacon charts: [t_s, cpu %, sent/s], one point per
+// interval the page saw (the server keeps only each beacon's latest).
+function recordBeacon(b) {
+  const t = Math.round(b.last_seen_ms / 1000);
+  let h = run.history.get(b.beacon_id);
+  if (!h) { h = []; run.history.set(b.beacon_id, h); }
+  if (h.length && h[h.length - 1][0] >= t) return;
+  h.push([t, b.cpu_pct, b.sent_per_s]);
+  if (h.length > 900) h.shift();
+}
+
+function beaconSeries(index) {
+  const ids = [...run.history.keys()].sort();
+  return ids.slice(0, 8).map((id, i) => ({name: id, cls: "c-b" + i, points: run.history.get(id).map((p) => [p[0], p[index]])}));
+}
 let drawPending = false;
 
 function drawCharts() {
@@ -11,12 +27,20 @@ function drawCharts() {
     {name: "target", cls: "c-target", points: t.filter((x) => x.target > 0).map((x) => [x.t, x.target])},
     {name: "sent", cls: "c-sent", points: t.map((x) => [x.t, x.sent])},
     {name: "accepted", cls: "c-accepted", points: t.map((x) => [x.t, x.accepted])},
+    {name: "included (on chain)", cls: "c-included", points: t.map((x) => [x.t, x.included_txs || 0])},
   ], {empty: "waiting for a running scenario"});
   lineChart(document.getElementById("chart-latency"), [
     {name: "p50", cls: "c-p50", points: t.map((x) => [x.t, x.p50_ms])},
     {name: "p90", cls: "c-p90", points: t.map((x) => [x.t, x.p90_ms])},
     {name: "p99", cls: "c-p99", points: t.map((x) => [x.t, x.p99_ms])},
   ], {empty: "waiting for a running scenario"});
+  const incl = t.filter((x) => x.incl_p50_ms > 0 || x.incl_p99_ms > 0);
+  lineChart(document.getElementById("chart-inclusion"), [
+    {name: "p50", cls: "c-incl-p50", points: incl.map((x) => [x.t, x.incl_p50_ms])},
+    {name: "p99", cls: "c-incl-p99", points: incl.map((x) => [x.t, x.incl_p99_ms])},
+  ], {empty: "no transaction included in a block yet"});
+  lineChart(document.getElementById("chart-cpu"), beaconSeries(1), {empty: "waiting for beacons"});
+  lineChart(document.getElementById("chart-beacon-rate"), beaconSeries(2), {empty: "waiting for beacons"});
 }
 
 function scheduleDraw() {
@@ -72,7 +96,7 @@ function renderBeacons() {
 
 function renderEvents() {
   const items = run.events.slice(-20).reverse().map((e) =>
-    el("li", {class: "ev-" + e.level}, el("span", {class: "muted"}, new Date(e.t_ms).toISOString().substring(11, 19)), " ",
+    el("li", {class: "ev-" + e.level}, el("span", {class: "muted"}, new Date(e.t_ms).toISOString().substring(11, 19) + " UTC"), " ",
        el("strong", {}, e.source), " ", e.kind, ": ", e.text));
   document.getElementById("events").replaceChildren(...(items.length ? items : [el("li", {class: "muted"}, "No events.")]));
 }
@@ -89,7 +113,9 @@ async function loadRun() {
     run.id = j.run_id;
     run.totals = j.totals;
     run.rejections = j.rejections;
+    if (j.run_id !== run.id) run.history = new Map();
     run.beacons = new Map(j.beacons.map((b) => [b.beacon_id, b]));
+    for (const b of j.beacons) recordBeacon(b);
     run.events = j.events;
     run.feeds = j.feeds;
   } catch (e) {
@@ -116,7 +142,7 @@ function addTotals(x) {
 loadRun().then(() => {
   connectLive({
     totals: addTotals,
-    beacon: (b) => { run.beacons.set(b.beacon_id, b); renderBeacons(); },
+    beacon: (b) => { run.beacons.set(b.beacon_id, b); recordBeacon(b); renderBeacons(); scheduleDraw(); },
     runevent: (e) => { run.events.push(e); if (run.events.length > 50) run.events.shift(); renderEvents(); },
     run: () => loadRun(),
     feeds: (f) => { run.feeds = f; renderBanner(run.feeds, run.live); },

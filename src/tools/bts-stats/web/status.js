@@ -1,7 +1,25 @@
 // The public status page: one row per endpoint, updated live from /events.
 "use strict";
 
-const state = {endpoints: new Map(), feeds: [], live: false, title: ""};
+const state = {endpoints: new Map(), feeds: [], live: false, title: "", daily: null};
+
+// "CN=api.example.org,O=Example" → "api.example.org"; the full RFC 2253 name stays in the tooltip.
+function commonName(dn) {
+  if (!dn) return "";
+  const m = /(?:^|,)\s*CN=((?:\\,|[^,])*)/.exec(dn);
+  return m ? m[1].replace(/\\,/g, ",") : dn;
+}
+
+function fmtDate(unixSeconds) {
+  return new Date(unixSeconds * 1000).toISOString().substring(0, 10);
+}
+
+// "14:02 UTC" today, "2026-12-01 14:02 UTC" on another day.
+function fmtWhen(ms) {
+  const iso = new Date(ms).toISOString();
+  const today = new Date().toISOString().substring(0, 10);
+  return (iso.substring(0, 10) === today ? "" : iso.substring(0, 10) + " ") + iso.substring(11, 16) + " UTC";
+}
 
 function certCell(e) {
   if (e.cert_days_left === null) return el("td", {class: "muted"}, "—");
@@ -10,8 +28,43 @@ function certCell(e) {
   const flags = [];
   if (!e.cert_name_matches) flags.push("name mismatch");
   if (e.cert_wildcard) flags.push("wildcard");
-  return el("td", {class: cls, title: `${e.cert_subject}\nissued by ${e.cert_issuer}`},
-            text, flags.length ? el("div", {class: "sub"}, flags.join(", ")) : null);
+  return el("td", {class: "cert " + cls, title: `subject ${e.cert_subject}\nissued by ${e.cert_issuer}`},
+            text, el("div", {class: "sub cert-expiry"}, (e.cert_days_left < 0 ? "expired " : "expires ") + fmtDate(e.cert_not_after)),
+            el("div", {class: "sub cert-subject"}, "subject " + commonName(e.cert_subject)),
+            el("div", {class: "sub cert-issuer"}, "issuer " + commonName(e.cert_issuer)),
+            flags.length ? el("div", {class: "sub"}, flags.join(", ")) : null);
+}
+
+// Worst first: down, wrong chain or fork, certificate problems, stale, expiring, up.
+function severity(e) {
+  if (e.status === "DOWN" || e.status === "TIMEOUT") return 0;
+  if (e.status === "WRONG_CHAIN" || e.status === "FORKED") return 1;
+  if (e.status === "CERT_MISMATCH" || (e.cert_days_left !== null && e.cert_days_left < 0)) return 2;
+  if (e.status === "STALE") return 3;
+  if (!e.up) return 3;
+  if (e.status === "CERT_EXPIRING") return 4;
+  return 5;
+}
+
+// 90 days of uptime as a strip of one bar per UTC day, today on the right.
+function dayStrip(name) {
+  const d = state.daily;
+  const days = d ? d.days : 90;
+  const cells = d && d.endpoints[name] ? d.endpoints[name] : new Array(days).fill(null);
+  const W = 2, G = 1, H = 18;
+  const s = svg("svg", {class: "strip", width: days * (W + G), height: H, viewBox: `0 0 ${days * (W + G)} ${H}`,
+                        "data-days": days, "data-with-data": cells.filter((c) => c !== null).length});
+  cells.forEach((c, i) => {
+    const pct = c && c[1] > 0 ? (100 * c[0]) / c[1] : null;
+    const cls = pct === null ? "d-none" : pct >= 99.9 ? "d-up" : pct >= 99 ? "d-minor" : pct >= 95 ? "d-partial" : "d-down";
+    const r = svg("rect", {x: i * (W + G), y: 0, width: W, height: H, rx: 1, class: "day " + cls});
+    const t = svg("title", {});
+    const day = new Date((d ? d.first_day_ms : Date.now() - (days - 1) * 86400000) + i * 86400000).toISOString().substring(0, 10);
+    t.textContent = pct === null ? `${day}: no data` : `${day}: ${fmtPct(pct)} up (${c[0]} of ${c[1]} probes)`;
+    r.append(t);
+    s.append(r);
+  });
+  return s;
 }
 
 function headCell(e) {
@@ -25,8 +78,10 @@ function headCell(e) {
 function row(e, nowMs) {
   const tr = el("tr", {id: "ep-" + e.name, "data-status": e.status});
   tr.append(
-    el("td", {class: "name"}, el("strong", {}, e.name), el("div", {class: "sub"}, (e.kind === "es" ? "Elasticsearch · " : "") + e.url)),
+    el("td", {class: "name"}, el("strong", {}, e.name), el("div", {class: "sub"}, (e.kind === "es" ? "Elasticsearch · " : "") + e.url),
+       dayStrip(e.name)),
     el("td", {}, el("span", {class: "badge s-" + e.status}, e.status),
+       e.status_since_ms ? el("div", {class: "sub since"}, `${e.up ? "up" : "down"} since ${fmtWhen(e.status_since_ms)}`) : null,
        e.error ? el("div", {class: "sub err"}, e.error) : null),
     el("td", {}, sparkline(e.spark, 160, 32)),
     el("td", {class: "num", title: `dns ${fmtMs(e.dns_ms)} · tcp ${fmtMs(e.connect_ms)} · tls ${fmtMs(e.tls_ms)} · ws ${fmtMs(e.ws_ms)} · rpc ${fmtMs(e.rpc_ms)}`},
@@ -43,7 +98,8 @@ function row(e, nowMs) {
 function render() {
   const now = Date.now();
   const body = document.querySelector("#endpoints tbody");
-  const names = [...state.endpoints.keys()].sort();
+  const names = [...state.endpoints.keys()].sort((a, b) =>
+    severity(state.endpoints.get(a)) - severity(state.endpoints.get(b)) || a.localeCompare(b));
   body.replaceChildren(...names.map((n) => row(state.endpoints.get(n), now)));
   const up = names.filter((n) => state.endpoints.get(n).up).length;
   const summary = document.getElementById("summary");
@@ -71,6 +127,7 @@ async function load() {
     document.getElementById("title").textContent = j.title;
     document.title = j.title;
     state.feeds = j.feeds;
+    if (j.daily) state.daily = j.daily;
     for (const e of j.endpoints) state.endpoints.set(e.name, e);
   } catch (e) {
     document.getElementById("summary").textContent = "Cannot load /api/status.json — retrying.";
@@ -89,4 +146,5 @@ load().then(() => {
     else renderBanner(state.feeds, state.live);
   });
   setInterval(updateAges, 1000);
+  setInterval(load, 10 * 60 * 1000);  // the 90-day strip moves with the day
 });
