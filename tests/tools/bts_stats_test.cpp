@@ -406,3 +406,38 @@ TEST_F(StatsProgram, ReadOnlyAndNoSecrets) {
 }
 
 }  // namespace
+
+// The status page's 90-day strip: per-day uptime from the hourly roll-ups, today last, only for
+// endpoints on the page (sqlite3 fills past days the test cannot wait for).
+TEST_F(StatsProgram, NinetyDayUptimeStrip) {
+    if (::access("/usr/bin/sqlite3", X_OK) != 0) GTEST_SKIP() << "the sqlite3 program is not installed";
+    start();
+    const auto t = now_ms();
+    publish_until_seen(result("api-1", "UP", t));
+    proc_.reset();  // stopping commits the batch
+    const std::int64_t hour = t / 3'600'000, today = t / 86'400'000;
+    std::string sql;
+    auto put = [&](const std::string& name, std::int64_t h, int up, int total) {
+        sql += "INSERT OR REPLACE INTO heartbeat_hourly (monitor_id, hour, up, total, duration_us_sum) VALUES ('" + name +
+               "', " + std::to_string(h) + ", " + std::to_string(up) + ", " + std::to_string(total) + ", 0);";
+    };
+    put("api-1", (today - 1) * 24 + 3, 10, 10);   // yesterday: all up
+    put("api-1", (today - 1) * 24 + 4, 5, 10);    // ... and a bad hour: 15 of 20
+    put("api-1", (today - 89) * 24, 1, 4);        // the oldest day shown
+    put("api-1", (today - 90) * 24, 7, 7);        // one day too old
+    put("ghost", hour, 1, 1);                     // not on the page: not published
+    const auto r = bts::test::run_program("/usr/bin/sqlite3", {dir_.file("stats.sqlite"), sql});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    start();
+    const json d = get_json(port_, "/api/status.json")["daily"];
+    ASSERT_TRUE(d.is_object()) << d.dump();
+    EXPECT_EQ(d["days"], 90);
+    EXPECT_EQ(d["first_day_ms"].get<std::int64_t>(), (today - 89) * 86'400'000);
+    EXPECT_FALSE(d["endpoints"].contains("ghost"));
+    const json& days = d["endpoints"]["api-1"];
+    ASSERT_EQ(days.size(), 90u);
+    EXPECT_EQ(days[89], json({1, 1}));    // today: the one probe published above
+    EXPECT_EQ(days[88], json({15, 20}));  // yesterday
+    EXPECT_EQ(days[0], json({1, 4}));
+    for (std::size_t i = 1; i < 88; ++i) EXPECT_TRUE(days[i].is_null()) << i;
+}
