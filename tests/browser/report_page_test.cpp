@@ -216,6 +216,52 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
                                 "nodes", "chain", "events"})
         chrome.element_screenshot("#" + std::string(section), shots + "/report-" + section + ".png");
 
+    // ---- with a chain observer's blocks table ----
+    // The same run plus a `blocks` table (as the chain observer will write it; filled here from
+    // the run's own per-second counts): the block plots replace the "no chain observer" note.
+    {
+        const std::string store2 = dir.file("store-blocks.sqlite");
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, ("VACUUM INTO '" + store2 + "'").c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+            << sqlite3_errmsg(db);
+        sqlite3_close(db);
+        ASSERT_EQ(sqlite3_open(store2.c_str(), &db), SQLITE_OK);
+        std::string sql =
+            "CREATE TABLE blocks (run_id TEXT, node TEXT, block_num INTEGER, timestamp_ms INTEGER, witness TEXT, "
+            "tx_count INTEGER, op_count INTEGER, bytes INTEGER, missed_slots INTEGER, observed_ms INTEGER, "
+            "PRIMARY KEY(run_id, node, block_num));";
+        std::int64_t chain_tx = 0;
+        for (std::size_t i = 0; i < nbins; ++i) {
+            const auto tx = static_cast<std::int64_t>(bin_sent[i]);
+            chain_tx += tx;
+            const std::string ts = std::to_string(t0 + static_cast<std::int64_t>(i) * bin_ms + 500);
+            sql += "INSERT INTO blocks VALUES ('" + run_id + "', '" + node + "', " + std::to_string(100 + i) + ", " + ts +
+                   ", '1.6.0', " + std::to_string(tx) + ", " + std::to_string(tx) + ", " + std::to_string(120 + 210 * tx) +
+                   ", " + (i == nbins / 2 ? "1" : "0") + ", " + ts + ");";
+        }
+        ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+        sqlite3_close(db);
+        const std::string html2 = dir.file("report-blocks.html");
+        const auto r2 = bts::test::run_program(bts::test::built_program("src/tools/bts-report/bts-report"),
+                                               {"--store", store2, "--run", run_id, "--format", "html", "--output", html2});
+        ASSERT_EQ(r2.exit_code, 0) << r2.err;
+        chrome.open("file://" + html2);
+        ASSERT_TRUE(chrome.wait_for("return document.readyState === 'complete';", 20s));
+        EXPECT_TRUE(chrome.run("return !document.getElementById('no-chain');") == true);
+        for (const char* id : {"block-ops", "block-bytes", "missed-slots", "node-tx"})
+            EXPECT_TRUE(chrome.run("const s = document.querySelector('svg[data-plot=\"" + std::string(id) +
+                                   "\"]'); return !!s && Number(s.dataset.points) > 0;") == true)
+                << id;
+        const json d2 = json::parse(chrome.run("return document.getElementById('report-data').textContent;").get<std::string>());
+        EXPECT_EQ(d2["blocks"]["tx"].get<std::int64_t>(), chain_tx);
+        EXPECT_EQ(d2["blocks"]["missed"].get<std::int64_t>(), 1);
+        for (const auto& e : chrome.console_log()) EXPECT_NE(e.value("level", ""), "SEVERE") << e.dump();
+        chrome.element_screenshot("#chain", shots + "/report-chain-observer.png");
+        chrome.open("file://" + html);
+        ASSERT_TRUE(chrome.wait_for("return document.readyState === 'complete';", 20s));
+    }
+
     // ---- print to PDF ----
     const std::string pdf = dir.file("report.pdf");
     chrome.print_pdf(pdf);
