@@ -13,6 +13,7 @@ packages=(
   libsqlite3-dev sqlite3 libtomlplusplus-dev nlohmann-json3-dev
   openssl iproute2 procps python3 tmux
   chromium chromium-driver fonts-dejavu-core poppler-utils
+  clang libclang-rt-14-dev
 )
 
 missing=()
