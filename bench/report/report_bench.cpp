@@ -68,7 +68,7 @@ void synthesise(const std::string& path, int beacons, int seconds, std::int64_t 
              "INTEGER, PRIMARY KEY(run_id, node, block_num))");
     exec(db, "BEGIN");
     for (int k = 0; k < seconds / 3; ++k) {
-        const int tx = 2500 + (k * 37) % 700;
+        const int tx = 29000 + (k * 37) % 2000;  // ~10k tx/s in 3-s blocks, like the beacons send
         exec(db, "INSERT INTO blocks VALUES ('bench-run', 'ws://node-1:8090', " + std::to_string(1000 + k) + ", " +
                      std::to_string(t0 + 3000LL * k) + ", '1.6.1', " + std::to_string(tx) + ", " +
                      std::to_string(tx * 2) + ", " + std::to_string(tx * 190) + ", " + std::to_string(k % 97 == 0) +
