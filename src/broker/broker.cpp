@@ -259,6 +259,10 @@ struct Broker::Impl {
         reply(rid, wire::encode(broker_heartbeat(known ? control::kBrokerStateKnown
                                                        : control::kBrokerStateUnknown)));
         if (!known) return;
+        if (run && hb.state == "stopped" && hb.run_id == run->id() && !is_final(run->state())) {
+            run->on_beacon_state(hb.sender_id, hb.state, hb.run_id);
+            run_dirty = true;
+        }
         // A beacon busy with a run this broker does not run (e.g. from before a restart) is
         // told to stop, at most every 3 s.
         if (beacon_state_active(hb.state) && !hb.run_id.empty()) {
@@ -431,7 +435,12 @@ struct Broker::Impl {
         if (req.contains("reason") && !req["reason"].is_string())
             throw CtlError{"bad_request", "stop: \"reason\" must be a string"};
         std::string reason = req.value("reason", std::string("stopped by operator"));
-        run->stop(reason, now);
+        bool abort = false;
+        if (req.contains("abort")) {
+            if (!req["abort"].is_boolean()) throw CtlError{"bad_request", "stop: \"abort\" must be true or false"};
+            abort = req["abort"].get<bool>();
+        }
+        run->stop(reason, now, abort);
         publish(run->tick(now, unix_ms_now(), heartbeat_rate_sum()));
         log->info("run {} stopping: {}", run->id(), util::redact(reason));
         return json{{"run_id", run->id()}, {"state", std::string(to_string(run->state()))}};

@@ -485,6 +485,11 @@ std::vector<double> split_rate(double total, std::size_t n) {
     return out;
 }
 
+std::uint64_t count_share(std::uint64_t total, std::size_t k, std::size_t n) {
+    if (n == 0) return 0;
+    return total / n + (k < total % n ? 1 : 0);
+}
+
 std::size_t pick_node(Assignment a, const std::vector<std::size_t>& load) {
     if (a == Assignment::kOneNode || load.empty()) return 0;
     return static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
@@ -525,6 +530,12 @@ std::string beacon_run_config(const Scenario& s, const BeaconAssignment& a) {
     o << "accounts = " << toml_quote(a.accounts) << "\n";
     o << "seed = " << a.seed << "\n";
     for (const auto& [k, v] : s.sending) o << k << " = " << v << "\n";
+    for (const auto& seg : a.schedule) {
+        o << "\n[[beacon.segment]]\n";
+        o << "duration = " << toml_quote(util::format_duration(seg.length)) << "\n";
+        o << "rate = " << rate_text(seg.rate) << "\n";
+        if (seg.count) o << "count = " << *seg.count << "\n";
+    }
     o << "\n[beacon.mix]\n";
     for (auto key : kMixKeys) {
         auto it = s.mix.find(std::string(key));

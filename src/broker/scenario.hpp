@@ -118,6 +118,13 @@ struct Scenario {
 [[nodiscard]] std::string account_slice(const std::string& source, bool split, std::size_t k,
                                         std::size_t n);
 
+// One segment of a beacon's own schedule ([[beacon.segment]] in its run config).
+struct BeaconSegment {
+    Duration length{};
+    double rate = 0.0;                   // the beacon's share, tx/s; 0 = unlimited
+    std::optional<std::uint64_t> count;  // exact sends (its integer share); nullopt = unlimited
+};
+
 // Everything that differs per beacon in its run config.
 struct BeaconAssignment {
     std::string beacon_id;
@@ -129,7 +136,13 @@ struct BeaconAssignment {
     std::string accounts;
     std::uint64_t seed = 1;
     std::vector<std::string> stats_sinks;
+    // The beacon's own schedule: its share of every constant-rate segment of the scenario from
+    // its start on, timed on its own clock. Empty: one segment of `rate` for `duration`.
+    std::vector<BeaconSegment> schedule;
 };
+
+// Integer share of `total` for the k-th of n: total / n, the remainder going to the first ones.
+[[nodiscard]] std::uint64_t count_share(std::uint64_t total, std::size_t k, std::size_t n);
 
 // The beacon's RunConfig TOML ([beacon] tables, see src/actors/beacon/run_config.hpp).
 [[nodiscard]] std::string beacon_run_config(const Scenario& s, const BeaconAssignment& a);

@@ -145,6 +145,42 @@ TEST(CommandDriver, StoppedBeaconRejoinsItsRun) {
     EXPECT_EQ(b.state, "running");
 }
 
+TEST(CommandDriver, ARunOnceStartedIsNeverStartedAgain) {
+    // The dead-man switch stopped the run; when the broker is back and re-publishes "start" of
+    // that run, the beacon must not send its load again (the run's record would double).
+    ScriptedBeacon b;
+    Acks acks;
+    CommandDriver d(b.ops(), acks.fn());
+    d.on_command(cmd("r1", 1, "start", "r1"));
+    b.finish_prepare();
+    ASSERT_EQ(b.state, "running");
+    d.on_broker_lost("silent for 3s");
+    EXPECT_EQ(b.state, "stopped");
+    b.calls.clear();
+    d.on_command(cmd("r1", 9, "start", "r1"));
+    EXPECT_TRUE(b.calls.empty()) << "no configure/prepare/start of a spent run";
+    ASSERT_FALSE(acks.list.empty());
+    EXPECT_EQ(acks.list.back().first.seq, 9u);
+    EXPECT_TRUE(acks.list.back().second) << "acknowledged as done";
+    // A new run is started as usual.
+    d.on_command(cmd("r2", 10, "start", "r2"));
+    b.finish_prepare();
+    EXPECT_EQ(b.state, "running");
+}
+
+TEST(CommandDriver, AbortIsPassedOnAsAbort) {
+    ScriptedBeacon b;
+    std::vector<std::string> aborted;
+    auto ops = b.ops();
+    ops.abort = [&](const std::string& reason) { aborted.push_back(reason); };
+    Acks acks;
+    CommandDriver d(ops, acks.fn());
+    d.on_command(cmd("r1", 3, "abort", "operator"));
+    ASSERT_EQ(aborted.size(), 1u);
+    EXPECT_EQ(aborted[0], "operator");
+    EXPECT_TRUE(acks.list.back().second);
+}
+
 TEST(CommandDriver, StopAndDeadManCancelQueuedWork) {
     ScriptedBeacon b;
     Acks acks;

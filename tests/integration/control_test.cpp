@@ -6,6 +6,7 @@
 #include "common/control/ctl_client.hpp"
 #include "common/control/curve.hpp"
 #include "common/wire.hpp"
+#include "chain.hpp"
 #include "process.hpp"
 
 #include <czmq.h>
@@ -46,6 +47,36 @@ std::uint64_t sent_in_log(const std::string& log) {
         if (!j.is_discarded()) total += j.value("sent", std::uint64_t{0});
     }
     return total;
+}
+
+// The beacon's last "type":"summary" line (its run totals), null if none yet.
+json summary_in_log(const std::string& log) {
+    json last;
+    std::istringstream in(log);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("{\"type\":\"summary\"", 0) != 0) continue;
+        auto j = json::parse(line, nullptr, false);
+        if (!j.is_discarded()) last = j;
+    }
+    return last;
+}
+
+std::uint64_t u(const json& j, const char* key) { return j.contains(key) ? j[key].get<std::uint64_t>() : 0; }
+
+// A beacon's summary adds up: sent = accepted + rejected + unknown, accepted = included +
+// expired + pending.
+void expect_beacon_adds_up(const json& s) {
+    std::uint64_t rej = 0;
+    for (auto& [k, v] : s["rejected"].items()) rej += v.get<std::uint64_t>();
+    EXPECT_EQ(u(s, "sent"), u(s, "accepted") + rej + u(s, "unknown_outcome")) << s.dump();
+    EXPECT_EQ(u(s, "accepted"), u(s, "included_txs") + u(s, "expired_unincluded") + u(s, "pending_at_cutoff")) << s.dump();
+}
+
+// The broker's run totals add up the same way.
+void expect_run_adds_up(const json& t) {
+    EXPECT_EQ(u(t, "sent"), u(t, "accepted") + u(t, "rejected") + u(t, "unknown")) << t.dump();
+    EXPECT_EQ(u(t, "accepted"), u(t, "included") + u(t, "expired") + u(t, "pending")) << t.dump();
 }
 
 class Cluster {
@@ -122,6 +153,10 @@ public:
         if (!r->ok) j["error"] = r->error;
         return j;
     }
+    json run_status() {
+        auto j = call("status");
+        return j.contains("run") ? j["run"] : json();
+    }
     json beacon_list() {
         auto j = call("beacons");
         return j.contains("beacons") ? j["beacons"] : json::array();
@@ -145,10 +180,43 @@ public:
     }
 };
 
+TEST(Integration, ABrokerDrivenRunSendsExactlyTheScenarioAndTheChainAgrees) {
+    // 30 tx/s for 6 s over 3 beacons: exactly 180 sent (60 each), each beacon ending its
+    // schedule on its own clock; every reply counted and every transaction's fate known.
+    Cluster c;
+    for (int i = 1; i <= 3; ++i) c.start_beacon(i);
+    ASSERT_TRUE(wait_until([&] { return c.alive() == 3; }, 15s)) << c.broker->log();
+    const auto head = head_block(c.node);
+    auto r = c.op({"start", "--scenario", c.scenario(30, "6s"), "--beacons", "3"}, 90s);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("completed"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("included   180"), std::string::npos) << "the summary shows inclusion: " << r.out;
+    const json run = c.run_status();
+    ASSERT_TRUE(run.is_object()) << c.broker->log();
+    EXPECT_EQ(run.value("state", std::string()), "completed");
+    const json& t = run["totals"];
+    EXPECT_EQ(u(t, "sent"), 180u) << t.dump();
+    EXPECT_EQ(u(t, "accepted"), 180u) << t.dump();
+    EXPECT_EQ(u(t, "included"), 180u) << t.dump();
+    expect_run_adds_up(t);
+    EXPECT_EQ(count_chain_settled(c.node, head + 1).txs, u(t, "included")) << "the chain's own count";
+    std::uint64_t sum = 0;
+    for (auto& b : c.beacons) {
+        ASSERT_TRUE(b->wait_for_log("\"type\":\"summary\"", 10s)) << b->log();
+        const json s = summary_in_log(b->log());
+        EXPECT_EQ(u(s, "sent"), 60u) << s.dump();
+        EXPECT_EQ(s.value("reason", std::string()), "completed") << "ended by its own schedule, not a stop";
+        expect_beacon_adds_up(s);
+        sum += u(s, "included_txs");
+    }
+    EXPECT_EQ(sum, u(t, "included")) << "the broker's record equals the beacons' own";
+}
+
 TEST(Integration, ScenarioRunsAtEachBeaconsShareThenStops) {
     Cluster c;
     for (int i = 1; i <= 3; ++i) c.start_beacon(i);
     ASSERT_TRUE(wait_until([&] { return c.alive() == 3; }, 15s)) << c.broker->log();
+    const auto head = head_block(c.node);
 
     auto r = c.op({"start", "--scenario", c.scenario(60, "60s"), "--beacons", "3", "--detach"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -177,8 +245,14 @@ TEST(Integration, ScenarioRunsAtEachBeaconsShareThenStops) {
 
     auto stop = c.op({"stop"});
     EXPECT_EQ(stop.exit_code, 0) << stop.err;
-    ASSERT_TRUE(wait_until([&] { return c.run_state() == "stopped"; }, 15s));
+    ASSERT_TRUE(wait_until([&] { return c.run_state() == "stopped"; }, 30s));
     for (auto& b : c.beacons) EXPECT_TRUE(b->wait_for_log("stopped by the broker", 5s)) << b->log();
+    // Stopped mid-run: sending ended at once, the drain settled every transaction, the chain agrees.
+    const json t = c.run_status()["totals"];
+    expect_run_adds_up(t);
+    EXPECT_EQ(u(t, "pending"), 0u) << t.dump();
+    EXPECT_EQ(u(t, "included"), u(t, "sent")) << t.dump();
+    EXPECT_EQ(count_chain_settled(c.node, head + 1).txs, u(t, "included")) << "the chain's own count";
     auto again = c.op({"stop"});
     EXPECT_EQ(again.exit_code, 1) << "nothing to stop";
 }
@@ -187,6 +261,7 @@ TEST(Integration, DeadManSwitchOnBrokerKillThenRestartAndLateJoiner) {
     Cluster c;
     for (int i = 1; i <= 3; ++i) c.start_beacon(i);
     ASSERT_TRUE(wait_until([&] { return c.alive() == 3; }, 15s)) << c.broker->log();
+    const auto head = head_block(c.node);
     ASSERT_EQ(c.op({"start", "--scenario", c.scenario(60, "120s"), "--beacons", "3", "--detach"}).exit_code, 0);
     for (auto& b : c.beacons) ASSERT_TRUE(b->wait_for_log("started: beacon-", 20s)) << b->log();
     std::this_thread::sleep_for(2s);
@@ -210,6 +285,18 @@ TEST(Integration, DeadManSwitchOnBrokerKillThenRestartAndLateJoiner) {
         EXPECT_EQ(sent_in_log(c.beacons[i]->log()), sent_at_stop[i]) << "still sending: " << c.beacons[i]->log();
         EXPECT_NE(c.beacons[i]->log().find("stopping run: broker lost"), std::string::npos);
     }
+    // Without a broker the beacons still drain: each one's counts add up, and together they
+    // equal what the chain holds.
+    std::uint64_t included = 0;
+    for (auto& b : c.beacons) {
+        ASSERT_TRUE(b->wait_for_log("\"type\":\"summary\"", 15s)) << b->log();
+        const json s = summary_in_log(b->log());
+        expect_beacon_adds_up(s);
+        EXPECT_EQ(u(s, "pending_at_cutoff"), 0u) << s.dump();
+        included += u(s, "included_txs");
+    }
+    EXPECT_EQ(count_chain_settled(c.node, head + 1).txs, included) << "the chain's own count";
+    const auto head_after_first_run = head_block(c.node);
 
     // The broker comes back (same endpoints and keys): beacons re-register and obey.
     c.start_broker();
@@ -218,6 +305,10 @@ TEST(Integration, DeadManSwitchOnBrokerKillThenRestartAndLateJoiner) {
     auto r = c.op({"start", "--scenario", c.scenario(30, "3s"), "--beacons", "3"}, 60s);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("completed"), std::string::npos) << r.out;
+    // The new broker's run is exact too, and nothing of the old run was sent again.
+    EXPECT_EQ(u(c.run_status()["totals"], "sent"), 90u) << c.run_status().dump();
+    EXPECT_EQ(count_chain_settled(c.node, head_after_first_run + 1).txs, 90u)
+        << "only the new run's transactions: the old run did not resume";
     EXPECT_NE(r.out.find("target"), std::string::npos) << "live progress lines";
     // The dead-man events reached the new broker.
     EXPECT_TRUE(c.broker->wait_for_log("dead_man_stop", 5s)) << c.broker->log();

@@ -1022,6 +1022,7 @@ void Beacon::print_summary() {
     j["included_ops"] = t.included_ops;
     j["expired_unincluded"] = t.expired_unincluded;
     j["unknown_outcome"] = t.unknown_outcome;
+    j["pending_at_cutoff"] = t.pending_at_cutoff;
     j["connect_failures"] = t.connect_failures;
     j["tls_failures"] = t.tls_failures;
     j["disconnects"] = t.disconnects;
@@ -1042,11 +1043,12 @@ void Beacon::print_summary() {
     j["stats_push_failures"] = summary_.stats_push_failures;
     if (sink_ && sink_->wants_json())
         sink_->send_line(j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
-    log_->info("run {} {}: sent {} in {:.2f} s ({:.1f} tx/s, target {}), accepted {}, rejected {}, included {}, "
-               "expired {}, dropped {}, late {}; acceptance p50/p99 {}/{} us, inclusion p50/p99 {}/{} us, send lag p99 {} us",
+    log_->info("run {} {}: sent {} in {:.2f} s ({:.1f} tx/s, target {}), accepted {}, rejected {}, unknown {}, "
+               "included {}, expired {}, pending {}, dropped {}, late {}; acceptance p50/p99 {}/{} us, inclusion "
+               "p50/p99 {}/{} us, send lag p99 {} us",
                summary_.run_id, summary_.stop_reason, t.sent, summary_.send_seconds, summary_.achieved_rate,
-               util::format_rate(config_->rate), t.accepted, t.rejected_total(), t.included_txs, t.expired_unincluded,
-               t.dropped_sends, t.late_sends, h.acceptance_from_intended.percentile(50),
+               util::format_rate(config_->rate), t.accepted, t.rejected_total(), t.unknown_outcome, t.included_txs,
+               t.expired_unincluded, t.pending_at_cutoff, t.dropped_sends, t.late_sends, h.acceptance_from_intended.percentile(50),
                h.acceptance_from_intended.percentile(99), h.inclusion.percentile(50), h.inclusion.percentile(99),
                h.send_lag.percentile(99));
 }

@@ -82,6 +82,7 @@ int run_under_broker(bts::control::BeaconLinkConfig link_config, const std::stri
         ops.prepare = [&](control::BeaconOps::Done done) { b.prepare(std::move(done)); };
         ops.start = [&](control::BeaconOps::Done done) { b.start(std::move(done)); };
         ops.stop = [&](const std::string& reason) { b.stop(reason); };
+        ops.abort = [&](const std::string& reason) { b.abort(reason); };
         ops.set_rate = [&](double rate, control::BeaconOps::Done done) {
             b.set_rate(util::Rate{rate}, std::move(done));
         };
@@ -118,7 +119,7 @@ int run_under_broker(bts::control::BeaconLinkConfig link_config, const std::stri
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
             if (ec) return;
             log->info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            b.stop(sig == SIGINT ? "SIGINT" : "SIGTERM");
+            b.abort(sig == SIGINT ? "SIGINT" : "SIGTERM");  // the process ends: no drain
             work.reset();
             // Let graceful websocket closes finish, but never hang on a dead peer.
             exit_timer.expires_after(std::chrono::seconds(3));
@@ -177,6 +178,9 @@ int main(int argc, char** argv) {
         "  bts-beacon --id load-1 --broker tcp://overseer:5560 --cert load-1.key_secret --broker-key broker.key\n"
         "Under a broker the beacon runs what the broker says, run after run, and stops load when it has\n"
         "heard nothing from the broker for 3 s (dead-man switch).\n"
+        "When sending ends (schedule done, budget, or SIGINT/SIGTERM) the run drains: it waits for the replies\n"
+        "still due and for its transactions to be included or to expire, so its counts are final. A second\n"
+        "signal ends the drain at once (the rest is reported as unknown/pending); a third exits at once.\n"
         "Exit status: 0 when the run completed (or was stopped by a signal), 1 when it could not run, 2 on usage errors.");
     if (!cli.parse(argc, argv)) return cli.exit_code();
 
@@ -242,11 +246,20 @@ int main(int argc, char** argv) {
         std::function<void(const boost::system::error_code&, int)> on_signal =
             [&](const boost::system::error_code& ec, int sig) {
                 if (ec) return;
-                if (++signal_count > 1) {
-                    log->warn("second signal: exiting at once");
+                // First signal: stop sending and drain (replies, inclusion); second: end the
+                // run now, the rest reported as unknown/pending; third: exit at once.
+                ++signal_count;
+                if (signal_count > 2) {
+                    log->warn("third signal: exiting at once");
                     std::_Exit(130);
                 }
-                b.stop(sig == SIGINT ? "SIGINT" : "SIGTERM");
+                if (signal_count == 1) {
+                    b.stop(sig == SIGINT ? "SIGINT" : "SIGTERM");
+                    if (b.state() == beacon::State::draining)
+                        log->info("draining: waiting for replies and inclusion (signal again to end now)");
+                } else {
+                    b.abort(sig == SIGINT ? "SIGINT" : "SIGTERM");
+                }
                 signals.async_wait(on_signal);
             };
         signals.async_wait(on_signal);

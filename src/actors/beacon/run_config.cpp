@@ -86,7 +86,7 @@ RunConfig RunConfig::from_toml(const util::TomlDoc& doc) {
                            "broadcast_api", "rate", "duration", "budget", "accounts", "key", "seed",
                            "mix", "tx", "window", "request_timeout", "connect_timeout",
                            "late_threshold", "tx_lifetime", "start_allowance", "drain_timeout",
-                           "prepare_ahead", "prepare_threads", "stats", "check_keys"});
+                           "prepare_ahead", "prepare_threads", "stats", "check_keys", "segment"});
     c.beacon_id = b.get_string("id", c.beacon_id);
     c.run_id = b.get_string("run_id", c.run_id);
     if (b.contains("nodes")) {
@@ -105,6 +105,19 @@ RunConfig RunConfig::from_toml(const util::TomlDoc& doc) {
     c.rate = b.get_rate("rate", c.rate);
     c.duration = b.get_duration("duration", c.duration);
     c.budget = b.get_size("budget", c.budget);
+    for (const auto& seg : b.get_table_array("segment")) {
+        seg.reject_unknown_keys({"duration", "rate", "count"});
+        ScheduleSegment sg;
+        sg.duration = seg.get_duration("duration", Duration::zero());
+        sg.rate = seg.get_rate("rate", util::Rate::unlimited());
+        if (seg.contains("count")) sg.count = seg.get_size("count", 0);
+        c.schedule.push_back(sg);
+    }
+    if (!c.schedule.empty()) {
+        c.duration = Duration::zero();
+        for (const auto& sg : c.schedule) c.duration += sg.duration;
+        c.rate = c.schedule.front().rate;
+    }
     c.accounts = b.get_string("accounts", c.accounts);
     c.check_keys = b.get_bool("check_keys", c.check_keys);
     for (const auto& k : b.get_table_array("key")) {
@@ -198,6 +211,13 @@ void RunConfig::validate() const {
     check_config(std::isfinite(rate.per_second) && rate.per_second <= 10'000'000, "beacon.rate",
                  "must be at most 10M/s");
     check_config(duration > Duration::zero(), "beacon.duration", "must be positive");
+    for (std::size_t i = 0; i < schedule.size(); ++i) {
+        const auto key = "beacon.segment[" + std::to_string(i) + "]";
+        check_config(schedule[i].duration > Duration::zero(), key + ".duration", "must be positive");
+        check_config(std::isfinite(schedule[i].rate.per_second) && schedule[i].rate.per_second <= 10'000'000,
+                     key + ".rate", "must be at most 10M/s");
+        check_config(schedule[i].count.value_or(0) <= 1'000'000'000, key + ".count", "must be at most 1G");
+    }
     if (rate.is_unlimited())
         check_config(budget > 0 || duration <= std::chrono::hours(24), "beacon.budget",
                      "an unlimited run longer than 24h needs an explicit budget");
@@ -240,9 +260,22 @@ void RunConfig::validate() const {
 
 std::uint64_t RunConfig::effective_budget() const {
     if (budget > 0) return budget;
-    if (rate.is_unlimited()) return 1'000'000;
-    double secs = std::chrono::duration<double>(duration).count();
-    return static_cast<std::uint64_t>(std::ceil(rate.per_second * secs - 1e-9));
+    std::uint64_t total = 0;
+    for (const auto& sg : segments()) {
+        if (sg.rate.is_unlimited()) return 1'000'000;
+        if (sg.count) {
+            total += *sg.count;
+            continue;
+        }
+        double secs = std::chrono::duration<double>(sg.duration).count();
+        total += static_cast<std::uint64_t>(std::ceil(sg.rate.per_second * secs - 1e-9));
+    }
+    return total;
+}
+
+std::vector<ScheduleSegment> RunConfig::segments() const {
+    if (!schedule.empty()) return schedule;
+    return {ScheduleSegment{duration, rate, std::nullopt}};
 }
 
 RunConfig RunConfig::from_toml_text(std::string_view text, std::string origin) {

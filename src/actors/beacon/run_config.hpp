@@ -13,6 +13,7 @@
 //                   order_lifetime ("never" or a duration)
 //   [beacon.stats]  interval, sinks (["stdout", "tcp://collector:5601"])
 //   [[beacon.key]]  name, wif      (inline keys, e.g. from the broker; never logged)
+//   [[beacon.segment]] duration, rate, count   (optional schedule, see ScheduleSegment)
 //
 // Errors are util::ConfigError, "file: key: reason" — e.g.
 //   "run.toml: beacon.rate: \"2x\": unknown rate unit ...".
@@ -74,6 +75,20 @@ struct InlineKey {
     ~InlineKey();
 };
 
+// One stretch of the beacon's own send schedule ([[beacon.segment]]): `count` sends (0: as many
+// as `rate` gives) at `rate` over `duration`, timed on the beacon's clock from the end of the
+// previous segment. With a count, the sends are spaced duration / count apart, so a segment
+// sends exactly `count` transactions and ends on time. The broker gives each beacon its integer
+// share of every phase this way, so a run sends exactly what its scenario says.
+struct ScheduleSegment {
+    Duration duration{};
+    util::Rate rate;              // 0 = unlimited
+    // Exactly this many sends (0: none, the segment is a pause); nullopt: as many as `rate`
+    // gives (ceil(rate × duration)). Ignored for an unlimited segment.
+    std::optional<std::uint64_t> count;
+    friend bool operator==(const ScheduleSegment&, const ScheduleSegment&) = default;
+};
+
 struct RunConfig {
     // Identity (empty: the program fills in host-pid / a timestamp).
     std::string beacon_id;
@@ -93,6 +108,9 @@ struct RunConfig {
     util::Rate rate = util::Rate::every_second(100);
     Duration duration = std::chrono::seconds(10);
     std::uint64_t budget = 0;
+    // Optional: the schedule as segments ([[beacon.segment]] duration, rate, count). When given,
+    // `duration` is their total and `rate` the first one's.
+    std::vector<ScheduleSegment> schedule;
 
     // Who signs: "devnet:stress-0..stress-19" (keys derived from the documented devnet seeds),
     // "file:PATH" (lines "account-name WIF", mode 0600), or "inline" ([[beacon.key]]).
@@ -113,7 +131,11 @@ struct RunConfig {
     Duration late_threshold = std::chrono::milliseconds(1);  // a send later than this is "late"
     Duration tx_lifetime = std::chrono::seconds(60);  // expiration = intended send + this
     Duration start_allowance = std::chrono::seconds(30);  // prepare → start may take this long
-    Duration drain_timeout = std::chrono::seconds(30);    // after the last send, wait for inclusion
+    // After the last send the run drains: it waits for the replies still due and for every
+    // accepted transaction to be included or to expire. 0 = no cap but expiration (the run ends
+    // at the latest when the chain — or, with no blocks coming, the clock — passes the last
+    // transaction's expiration); otherwise at most this long, the rest reported as pending.
+    Duration drain_timeout = Duration::zero();
     Duration prepare_ahead = std::chrono::seconds(60);    // seconds of sending signed ahead
     std::uint32_t prepare_threads = 0;                    // 0 = all cores
 
@@ -136,6 +158,8 @@ struct RunConfig {
 
     // The hard transaction budget after defaults.
     [[nodiscard]] std::uint64_t effective_budget() const;
+    // The schedule, or one segment of `rate` for `duration` when none is given.
+    [[nodiscard]] std::vector<ScheduleSegment> segments() const;
     [[nodiscard]] std::uint32_t connection_count() const {
         return static_cast<std::uint32_t>(nodes.size()) * connections_per_node;
     }

@@ -83,7 +83,10 @@ std::optional<std::string> check_storable(const wire::Message& m) {
         if (!valid_id(s->run_id)) return "StatsInterval.run_id: empty, too long or not printable ASCII without '/'";
         if (!valid_id(s->beacon_id))
             return "StatsInterval.beacon_id: empty, too long or not printable ASCII without '/'";
-        if (s->interval_ms == 0 || s->interval_ms > 3'600'000) return "StatsInterval.interval_ms: not in 1..3600000";
+        // A final interval may be 0 ms long (the run ended right at an interval boundary): its
+        // counts still matter (the last replies, the cutoff).
+        if ((s->interval_ms == 0 && !s->final) || s->interval_ms > 3'600'000)
+            return "StatsInterval.interval_ms: not in 1..3600000 (0 only for a final interval)";
         if (s->interval_start_ms <= 0) return "StatsInterval.interval_start_ms: not positive";
         if (s->seq > static_cast<std::uint64_t>(INT64_MAX)) return "StatsInterval.seq: above 2^63-1";
         for (const auto& [k, n] : s->rejected_by_class)
@@ -270,12 +273,14 @@ void append_bulk_item(std::string& out, const EsIndices& ix, const wire::StatsIn
     w.end_object();
     w.key("interval").begin_object().kv("start_ms", m.interval_start_ms).kv("ms", m.interval_ms).end_object();
     w.key("rate").begin_object().kv("configured", m.configured_rate);
-    w.kv("achieved", static_cast<double>(m.sent) * 1000.0 / static_cast<double>(m.interval_ms)).end_object();
+    w.kv("achieved", m.interval_ms ? static_cast<double>(m.sent) * 1000.0 / static_cast<double>(m.interval_ms) : 0.0)
+        .end_object();
     const std::uint64_t rejected = sum.rejected;
     w.key("tx").begin_object();
     w.kv("sent", m.sent).kv("accepted", m.accepted).kv("rejected", rejected);
     w.kv("late_sends", m.late_sends).kv("dropped_sends", m.dropped_sends).kv("in_flight", m.in_flight);
     w.kv("included", m.included_txs).kv("expired_unincluded", m.expired_unincluded);
+    w.kv("unknown_outcome", m.unknown_outcome).kv("pending_at_cutoff", m.pending_at_cutoff);
     w.end_object();
     w.key("ops").begin_object().kv("included", m.included_ops).end_object();
     w.key("send").begin_object().kv("max_lag_us", m.max_send_lag_us).end_object();
@@ -396,7 +401,8 @@ std::vector<std::pair<std::string, std::string>> index_templates(std::string_vie
     intervals["tx"] = obj({{"sent", type("long")}, {"accepted", type("long")}, {"rejected", type("long")},
                            {"late_sends", type("long")}, {"dropped_sends", type("long")},
                            {"in_flight", type("long")}, {"included", type("long")},
-                           {"expired_unincluded", type("long")}});
+                           {"expired_unincluded", type("long")}, {"unknown_outcome", type("long")},
+                           {"pending_at_cutoff", type("long")}});
     intervals["ops"] = obj({{"included", type("long")}});
     intervals["send"] = obj({{"max_lag_us", type("long")}});
     intervals["conn"] = obj({{"connect_failures", type("long")}, {"disconnects", type("long")},
@@ -483,6 +489,7 @@ std::string message_json(const wire::Message& msg) {
                           {"timeouts", m.timeouts}, {"bad_replies", m.bad_replies}, {"in_flight", m.in_flight},
                           {"included_txs", m.included_txs}, {"included_ops", m.included_ops},
                           {"expired_unincluded", m.expired_unincluded},
+                          {"unknown_outcome", m.unknown_outcome}, {"pending_at_cutoff", m.pending_at_cutoff},
                           {"acceptance_from_intended", hist_json(m.acceptance_from_intended)},
                           {"acceptance_from_send", hist_json(m.acceptance_from_send)},
                           {"inclusion", hist_json(m.inclusion)}, {"host_cpu_pct", m.host_cpu_pct},

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS run_beacons (
   included_txs  INTEGER NOT NULL,
   included_ops  INTEGER NOT NULL,
   final         INTEGER NOT NULL,
+  unknown_outcome    INTEGER NOT NULL DEFAULT 0,
+  expired_unincluded INTEGER NOT NULL DEFAULT 0,
+  pending_at_cutoff  INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, beacon_id)
 );
 CREATE TABLE IF NOT EXISTS intervals (
@@ -82,6 +85,8 @@ CREATE TABLE IF NOT EXISTS intervals (
   final              INTEGER NOT NULL,
   received_ms        INTEGER NOT NULL,
   frame              BLOB NOT NULL,
+  unknown_outcome    INTEGER NOT NULL DEFAULT 0,
+  pending_at_cutoff  INTEGER NOT NULL DEFAULT 0,
   UNIQUE (run_id, beacon_id, seq)
 );
 CREATE INDEX IF NOT EXISTS intervals_by_time ON intervals (run_id, interval_start_ms);
@@ -231,9 +236,20 @@ SqliteStore::SqliteStore(const StoreConfig& config) : path_(config.path) {
                                      ", this collector writes version " + std::to_string(kStoreSchemaVersion));
         }
     }
+    // Columns appended since schema version 1 (added in place: old readers ignore them).
+    for (const auto& [table, column] : {std::pair{"intervals", "unknown_outcome"}, {"intervals", "pending_at_cutoff"},
+                                        {"run_beacons", "unknown_outcome"}, {"run_beacons", "expired_unincluded"},
+                                        {"run_beacons", "pending_at_cutoff"}}) {
+        sqlite3_stmt* st = nullptr;
+        const std::string q = std::string("SELECT count(*) FROM pragma_table_info('") + table + "') WHERE name = '" + column + "'";
+        sqlite3_prepare_v2(db_, q.c_str(), -1, &st, nullptr);
+        const bool have = st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+        sqlite3_finalize(st);
+        if (!have) must((std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " INTEGER NOT NULL DEFAULT 0").c_str());
+    }
     ins_interval_ = prepare(
         "INSERT OR IGNORE INTO intervals VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-        "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39)");
+        "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39,?40,?41)");
     ins_event_ = prepare("INSERT OR IGNORE INTO events VALUES (?1,?2,?3,?4,?5,?6,?7)");
     ins_uptime_ = prepare(
         "INSERT OR IGNORE INTO uptime VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
@@ -243,14 +259,17 @@ SqliteStore::SqliteStore(const StoreConfig& config) : path_(config.path) {
     sel_frames_ = prepare(
         "SELECT frame FROM intervals WHERE run_id = ?1 AND interval_start_ms >= ?2 AND interval_start_ms < ?3");
     up_beacon_ = prepare(
-        "INSERT INTO run_beacons VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) "
+        "INSERT INTO run_beacons VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17) "
         "ON CONFLICT (run_id, beacon_id) DO UPDATE SET host = excluded.host, "
         "first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq), "
         "intervals = intervals + excluded.intervals, first_ms = min(first_ms, excluded.first_ms), "
         "last_ms = max(last_ms, excluded.last_ms), sent = sent + excluded.sent, "
         "accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected, "
         "included_txs = included_txs + excluded.included_txs, "
-        "included_ops = included_ops + excluded.included_ops, final = max(final, excluded.final)");
+        "included_ops = included_ops + excluded.included_ops, final = max(final, excluded.final), "
+        "unknown_outcome = unknown_outcome + excluded.unknown_outcome, "
+        "expired_unincluded = expired_unincluded + excluded.expired_unincluded, "
+        "pending_at_cutoff = pending_at_cutoff + excluded.pending_at_cutoff");
     up_run_ = prepare(
         "INSERT INTO runs VALUES (?1,?2,?3,?4,?5) ON CONFLICT (run_id) DO UPDATE SET "
         "first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms), "
@@ -324,6 +343,7 @@ AddResult SqliteStore::add_interval(const wire::StatsInterval& m, const Interval
     b.num(sum.acceptance.max).num(sum.acceptance_from_send.p50).num(sum.acceptance_from_send.p99);
     b.num(sum.inclusion.count).num(sum.inclusion.p50).num(sum.inclusion.p99).num(sum.inclusion.max);
     b.real(m.host_cpu_pct).real(m.proc_cpu_pct).num(m.rss_bytes).num(m.final).num(received_ms).blob(frame);
+    b.num(m.unknown_outcome).num(m.pending_at_cutoff);
     const int rc = sqlite3_step(ins_interval_);
     sqlite3_reset(ins_interval_);
     if (rc != SQLITE_DONE) {
@@ -350,6 +370,9 @@ AddResult SqliteStore::add_interval(const wire::StatsInterval& m, const Interval
     d.rejected += sum.rejected;
     d.included_txs += m.included_txs;
     d.included_ops += m.included_ops;
+    d.unknown_outcome += m.unknown_outcome;
+    d.expired_unincluded += m.expired_unincluded;
+    d.pending_at_cutoff += m.pending_at_cutoff;
     d.first_ms = std::min(d.first_ms, m.interval_start_ms);
     d.last_ms = std::max(d.last_ms, end_ms);
     d.first_seq = std::min(d.first_seq, m.seq);
@@ -450,7 +473,7 @@ bool SqliteStore::flush_deltas() {
         Binder b(up_beacon_);
         b.text(d.run_id).text(d.beacon_id).text(d.host).num(d.first_seq).num(d.last_seq).num(d.intervals);
         b.num(d.first_ms).num(d.last_ms).num(d.sent).num(d.accepted).num(d.rejected).num(d.included_txs);
-        b.num(d.included_ops).num(d.final);
+        b.num(d.included_ops).num(d.final).num(d.unknown_outcome).num(d.expired_unincluded).num(d.pending_at_cutoff);
         if (sqlite3_step(up_beacon_) != SQLITE_DONE) {
             sqlite3_reset(up_beacon_);
             return fail("upsert run_beacons");

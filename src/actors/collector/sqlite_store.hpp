@@ -77,6 +77,7 @@ private:
     struct BeaconDelta {
         std::string run_id, beacon_id, host;
         std::uint64_t intervals = 0, sent = 0, accepted = 0, rejected = 0, included_txs = 0, included_ops = 0;
+        std::uint64_t unknown_outcome = 0, expired_unincluded = 0, pending_at_cutoff = 0;
         std::int64_t first_ms = INT64_MAX, last_ms = INT64_MIN;
         std::uint64_t first_seq = UINT64_MAX, last_seq = 0;
         bool final = false;

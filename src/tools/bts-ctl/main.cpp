@@ -197,7 +197,7 @@ private:
         std::int64_t since = -1000;  // rows from before t = 0 too
         int misses = 0;
         bool stop_sent = false;
-        std::cout << "     t   target   achieved   accepted   rejected        p50        p99  beacons"
+        std::cout << "     t   target   achieved   accepted   rejected   included        p50        p99  beacons"
                   << std::endl;
         while (true) {
             if (g_interrupts >= 2) {
@@ -206,7 +206,8 @@ private:
             }
             if (g_interrupts == 1 && !stop_sent) {
                 stop_sent = true;
-                std::cerr << "stopping run " << run_id << " (Ctrl-C again to leave at once)\n";
+                std::cerr << "stopping run " << run_id
+                          << ": beacons stop sending and drain (Ctrl-C again to leave at once)\n";
                 try {
                     call("stop", json{{"reason", "bts-ctl interrupted"}});
                 } catch (const Failure& f) {
@@ -232,12 +233,13 @@ private:
                 double achieved = static_cast<double>(row.value("sent", std::uint64_t{0}));
                 if (row.value("beacons", 0) == 0) achieved = row.value("heartbeat_rate", 0.0);
                 char line[200];
-                std::snprintf(line, sizeof line, "%5llds %8s %10s %10llu %10llu %10s %10s %8u",
+                std::snprintf(line, sizeof line, "%5llds %8s %10s %10llu %10llu %10llu %10s %10s %8u",
                               static_cast<long long>(row.value("t", std::int64_t{0})),
                               row.value("target", 0.0) < 0 ? "-" : fmt_rate(row.value("target", 0.0)).c_str(),
                               fmt_achieved(achieved).c_str(),
                               static_cast<unsigned long long>(row.value("accepted", std::uint64_t{0})),
                               static_cast<unsigned long long>(row.value("rejected", std::uint64_t{0})),
+                              static_cast<unsigned long long>(row.value("included", std::uint64_t{0})),
                               fmt_us(row.value("p50_us", std::uint64_t{0})).c_str(),
                               fmt_us(row.value("p99_us", std::uint64_t{0})).c_str(),
                               row.value("beacons", 0u));
@@ -257,32 +259,50 @@ private:
 
     static void print_summary(const json& run) {
         const json& t = run["totals"];
+        const auto n = [&](const char* key) { return t.value(key, std::uint64_t{0}); };
         std::cout << "\nrun " << run.value("id", std::string()) << ": " << run.value("state", std::string());
         std::string reason = run.value("reason", std::string());
         if (!reason.empty() && reason != run.value("state", std::string())) std::cout << " (" << reason << ")";
         std::cout << "\n  scenario   " << run.value("scenario", std::string()) << ", "
                   << util::format_duration(duration_cast<util::Duration>(
                          std::chrono::duration<double>(run.value("elapsed_s", 0.0))))
-                  << " of " << util::format_duration(duration_cast<util::Duration>(
-                                   std::chrono::duration<double>(run.value("duration_s", 0.0))))
-                  << ", " << run.value("participants", 0) << " beacon(s)";
+                  << " (" << util::format_duration(duration_cast<util::Duration>(
+                                 std::chrono::duration<double>(run.value("duration_s", 0.0))))
+                  << " sending, then draining), " << run.value("participants", 0) << " beacon(s)";
         if (run.value("failed", 0) > 0) std::cout << ", " << run.value("failed", 0) << " failed";
-        std::cout << "\n  sent       " << t.value("sent", std::uint64_t{0}) << " ("
-                  << fmt_achieved(t.value("achieved_rate", 0.0)) << ")"
-                  << "\n  accepted   " << t.value("accepted", std::uint64_t{0})
-                  << "\n  rejected   " << t.value("rejected", std::uint64_t{0});
+        std::cout << "\n  sent       " << n("sent") << " (" << fmt_achieved(t.value("achieved_rate", 0.0)) << ")";
+        if (n("dropped_sends") > 0) std::cout << ", " << n("dropped_sends") << " slots dropped (no room or nothing signed)";
+        std::cout << "\n  accepted   " << n("accepted") << ", latency p50 " << fmt_us(n("p50_us")) << ", p99 "
+                  << fmt_us(n("p99_us")) << ", max " << fmt_us(n("max_us")) << " (from intended send time)"
+                  << "\n  rejected   " << n("rejected");
         if (t.contains("rejected_by_class") && !t["rejected_by_class"].empty()) {
             std::cout << " (";
             bool first = true;
-            for (const auto& [cls, n] : t["rejected_by_class"].items()) {
-                std::cout << (first ? "" : ", ") << cls << " " << n.get<std::uint64_t>();
+            for (const auto& [cls, v] : t["rejected_by_class"].items()) {
+                std::cout << (first ? "" : ", ") << cls << " " << v.get<std::uint64_t>();
                 first = false;
             }
             std::cout << ")";
         }
-        std::cout << "\n  latency    p50 " << fmt_us(t.value("p50_us", std::uint64_t{0})) << ", p99 "
-                  << fmt_us(t.value("p99_us", std::uint64_t{0})) << ", max "
-                  << fmt_us(t.value("max_us", std::uint64_t{0})) << " (acceptance, from intended send time)";
+        if (n("unknown") > 0) std::cout << "\n  unknown    " << n("unknown") << " (reply lost and not seen on chain)";
+        std::cout << "\n  included   " << n("included") << " (" << fmt_achieved(t.value("included_rate", 0.0))
+                  << ", " << n("included_ops") << " ops), latency p50 " << fmt_us(n("incl_p50_us")) << ", p99 "
+                  << fmt_us(n("incl_p99_us")) << ", max " << fmt_us(n("incl_max_us")) << " (block seen, from intended send time)";
+        if (n("expired") > 0) std::cout << "\n  expired    " << n("expired") << " (accepted, never included)";
+        if (n("pending") > 0) std::cout << "\n  pending    " << n("pending") << " (accepted, fate unknown when tracking ended)";
+        // One line on why the counts differ, when they do.
+        if (n("sent") != n("accepted")) {
+            std::cout << "\n  sent - accepted = " << n("sent") - std::min(n("sent"), n("accepted")) << ": "
+                      << n("rejected") << " rejected by the node" << (n("unknown") ? ", " + std::to_string(n("unknown")) + " unknown" : "");
+        }
+        if (n("accepted") != n("included")) {
+            std::cout << "\n  accepted - included = " << n("accepted") - std::min(n("accepted"), n("included")) << ": "
+                      << n("expired") << " expired unincluded, " << n("pending") << " pending at the end";
+        }
+        const std::uint64_t finished = t.value("finished_beacons", std::uint64_t{0});
+        if (run.value("participants", std::uint64_t{0}) > finished && (run.value("state", std::string()) != "running"))
+            std::cout << "\n  note       " << run.value("participants", std::uint64_t{0}) - finished
+                      << " beacon(s) did not report their end: their last counts are missing";
         for (const auto& b : run["beacons"]) {
             if (b.value("failed", false)) {
                 std::cout << "\n  beacon " << b.value("id", std::string()) << " failed: "
@@ -293,7 +313,8 @@ private:
     }
 
     int stop() {
-        json r = call("stop", json{{"reason", cli_.has("reason") ? cli_.get("reason") : "stopped by operator"}});
+        json r = call("stop", json{{"reason", cli_.has("reason") ? cli_.get("reason") : "stopped by operator"},
+                                   {"abort", cli_.has("abort")}});
         std::cout << "run " << r.value("run_id", std::string()) << ": " << r.value("state", std::string())
                   << std::endl;
         return kOk;
@@ -438,6 +459,8 @@ int main(int argc, char** argv) {
     cli.option("wait", "DURATION", "start: wait this long for enough beacons to register", "15s");
     cli.flag("detach", "start: print the run id and return at once");
     cli.option("reason", "TEXT", "stop: the reason recorded with the run");
+    cli.flag("abort", "stop: end at once, without waiting for replies and inclusion (the rest is reported as "
+             "unknown/pending)");
     cli.flag("json", "status, beacons: print the broker's JSON");
     cli.option("dir", "DIR", "keygen: where to write NAME.key and NAME.key_secret", ".");
     bts::ctl::add_es_options(cli);
@@ -445,7 +468,8 @@ int main(int argc, char** argv) {
         "Commands:\n"
         "  start --scenario NAME|FILE   run a scenario; prints progress every second, then a summary\n"
         "                               (Ctrl-C stops the run; --detach returns at once)\n"
-        "  stop                         stop the active run\n"
+        "  stop [--abort]               stop the active run: beacons stop sending, then drain (replies,\n"
+        "                               inclusion) so the counts are final; --abort ends at once\n"
         "  status                       broker and run status\n"
         "  beacons                      every beacon: host, version, state, node, configured vs achieved rate\n"
         "  scenarios                    the scenarios in --scenario-dir\n"
