@@ -111,6 +111,7 @@ struct Bin {
     bool any = false;
     std::uint64_t sent = 0, accepted = 0, rejected = 0, included_txs = 0, included_ops = 0;
     std::uint64_t late = 0, dropped = 0, timeouts = 0, disconnects = 0, expired = 0;
+    std::uint64_t unknown = 0, pending = 0;  // issue 11: reply outcome unknown; accepted, fate unknown at cutoff
     double in_flight_ms = 0;  // Σ in_flight × interval_ms
     std::map<std::string, std::uint64_t> rejected_by_class;
     util::Histogram acc, incl;
@@ -164,6 +165,13 @@ Binned bin_run(sqlite3* db, const Run& run, std::size_t max_points) {
     }
     b.per_beacon.assign(b.beacon_ids.size(), std::vector<BeaconBin>(n));
 
+    struct Target {
+        std::size_t beacon, bin;
+        std::int64_t start_ms;
+        double tx;
+    };
+    std::vector<Target> targets;
+    std::vector<std::pair<std::int64_t, std::int64_t>> window(b.beacon_ids.size(), {INT64_MAX, INT64_MIN});
     Stmt st(db, "SELECT frame FROM intervals WHERE run_id = ?1");
     st.bind(1, run.run_id);
     while (st.step()) {
@@ -181,9 +189,18 @@ Binned bin_run(sqlite3* db, const Run& run, std::size_t max_points) {
         Bin& bin = b.bins[i];
         bin.any = true;
         const double ims = static_cast<double>(s->interval_ms);
+        auto it = index.find(s->beacon_id);
         if (s->configured_rate > 0) {
-            bin.target_tx += s->configured_rate * ims / 1000.0;
-            b.target_tx_total += s->configured_rate * ims / 1000.0;
+            // Counted below, only within the beacon's sending window: while it prepares or drains
+            // (waiting for replies and inclusion) it still reports its rate but sends nothing.
+            if (it != index.end()) {
+                targets.push_back({it->second, i, s->interval_start_ms, s->configured_rate * ims / 1000.0});
+                if (s->sent > 0) {
+                    auto& w = window[it->second];
+                    w.first = std::min(w.first, s->interval_start_ms);
+                    w.second = std::max(w.second, s->interval_start_ms);
+                }
+            }
         } else {
             bin.unlimited = true;
             b.any_unlimited = true;
@@ -199,11 +216,12 @@ Binned bin_run(sqlite3* db, const Run& run, std::size_t max_points) {
         bin.timeouts += s->timeouts;
         bin.disconnects += s->disconnects;
         bin.expired += s->expired_unincluded;
+        bin.unknown += s->unknown_outcome;
+        bin.pending += s->pending_at_cutoff;
         bin.in_flight_ms += static_cast<double>(s->in_flight) * ims;
         for (const auto& [k, c] : s->rejected_by_class) bin.rejected_by_class[k] += c;
         bin.acc.merge(s->acceptance_from_intended);
         bin.incl.merge(s->inclusion);
-        auto it = index.find(s->beacon_id);
         if (it != index.end()) {
             BeaconBin& bb = b.per_beacon[it->second][i];
             bb.sent += s->sent;
@@ -215,6 +233,12 @@ Binned bin_run(sqlite3* db, const Run& run, std::size_t max_points) {
         auto& host = b.per_host[s->host.empty() ? "(unknown)" : s->host];
         if (host.empty()) host.resize(n);
         host[i] += s->sent;
+    }
+    for (const auto& t : targets) {
+        const auto& w = window[t.beacon];
+        if (t.start_ms < w.first || t.start_ms > w.second) continue;
+        b.bins[t.bin].target_tx += t.tx;
+        b.target_tx_total += t.tx;
     }
     return b;
 }
@@ -464,7 +488,7 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
 
     // Totals.
     std::uint64_t sent = 0, accepted = 0, rejected = 0, included_txs = 0, included_ops = 0, late = 0, dropped = 0,
-                  timeouts = 0, disconnects = 0, expired = 0, missing = 0;
+                  timeouts = 0, disconnects = 0, expired = 0, unknown = 0, pending = 0, missing = 0;
     std::size_t finished = 0;
     for (const auto& bin : b.bins) {
         sent += bin.sent;
@@ -477,6 +501,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         timeouts += bin.timeouts;
         disconnects += bin.disconnects;
         expired += bin.expired;
+        unknown += bin.unknown;
+        pending += bin.pending;
     }
     for (const auto& [id, bs] : run.beacons) {
         missing += bs.missing;
@@ -567,6 +593,15 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             checks.push_back({static_cast<double>(included_txs) >= 0.99 * static_cast<double>(accepted),
                               "included " + pct(static_cast<double>(included_txs), static_cast<double>(accepted)) +
                                   " of accepted; needs 99%"});
+        // Exact accounting (issue 11): every sent transaction has one reply outcome, every accepted one a fate.
+        const std::uint64_t outcomes = accepted + rejected + unknown, fates = included_txs + expired + pending;
+        checks.push_back({outcomes == sent, "every sent transaction has a reply outcome: " + commas(accepted) +
+                                                " accepted + " + commas(rejected) + " rejected + " + commas(unknown) +
+                                                " unknown = " + commas(outcomes) + " of " + commas(sent) + " sent"});
+        checks.push_back({fates == accepted, "every accepted transaction has a fate: " + commas(included_txs) +
+                                                 " included + " + commas(expired) + " expired + " + commas(pending) +
+                                                 " pending at cutoff = " + commas(fates) + " of " + commas(accepted) +
+                                                 " accepted"});
         checks.push_back({missing == 0, commas(missing) + " intervals missing (sequence gaps)"});
         checks.push_back({finished == run.beacons.size(),
                           std::to_string(finished) + " of " + std::to_string(run.beacons.size()) + " beacons finished"});
@@ -587,6 +622,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             {{"Rejected"}, {commas(rejected) + " (" + pct(static_cast<double>(rejected), static_cast<double>(sent)) + ")"}},
             {{"Included (beacons' view)"}, {commas(included_txs) + " tx, " + commas(included_ops) + " ops"}},
             {{"Expired without inclusion"}, {commas(expired)}},
+            {{"Reply outcome unknown"}, {commas(unknown) + " (" + pct(static_cast<double>(unknown), static_cast<double>(sent)) + " of sent)"}},
+            {{"Accepted, fate unknown at cutoff"}, {commas(pending)}},
             {{"Late / dropped sends"}, {commas(late) + " / " + commas(dropped)}},
             {{"Timeouts / disconnects"}, {commas(timeouts) + " / " + commas(disconnects)}},
             {{"Intervals stored"}, {commas(run.intervals) + (missing ? " (" + commas(missing) + " missing)" : "")}},
@@ -676,8 +713,9 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         o.series = {{"included ops (beacons)", color(4), per_s([](const Bin& v) { return v.included_ops; })}};
         if (!nodes.empty()) o.series.push_back({"included ops (chain)", color(3), chain_ops, false, false, 2.2});
         doc.plot(o);
-        doc.note("Bins of " + fixed(bin_s, 0) + " s. The target is the sum of the beacons' configured rates (none "
-                 "when a beacon runs unlimited). Operations sent are not in the interval record; included ops are." +
+        doc.note("Bins of " + fixed(bin_s, 0) + " s. The target is the sum of the beacons' configured rates while "
+                 "they send (from each beacon's first to its last interval with sends; none when a beacon runs "
+                 "unlimited). Operations sent are not in the interval record; included ops are." +
                  (chain_window > 1 ? " The chain's rate is a centred mean over " +
                                          fixed(static_cast<double>(chain_window) * bin_s, 0) + " s (about three blocks)."
                                    : std::string()));
@@ -790,14 +828,15 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         doc.plot(p);
         svg::PlotSpec h;
         h.id = "health";
-        h.title = "Send health per second: late and dropped sends, timeouts, disconnects, expired";
+        h.title = "Send health per second: late and dropped sends, timeouts, disconnects, expired, unknown outcome";
         h.y_label = "per s";
         h.x = x;
         h.series = {{"late sends", color(3), per_s([](const Bin& v) { return v.late; })},
                     {"dropped sends", color(1), per_s([](const Bin& v) { return v.dropped; })},
                     {"timeouts", color(4), per_s([](const Bin& v) { return v.timeouts; })},
                     {"disconnects", color(5), per_s([](const Bin& v) { return v.disconnects; })},
-                    {"expired unincluded", color(6), per_s([](const Bin& v) { return v.expired; })}};
+                    {"expired unincluded", color(6), per_s([](const Bin& v) { return v.expired; })},
+                    {"reply outcome unknown", color(7), per_s([](const Bin& v) { return v.unknown; })}};
         doc.plot(h);
     }
 
@@ -999,6 +1038,7 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     data["bins"] = std::move(bins);
     data["totals"] = {{"intervals", b.frames}, {"sent", sent},         {"accepted", accepted},
                       {"rejected", rejected},  {"included_txs", included_txs}, {"included_ops", included_ops},
+                      {"expired_unincluded", expired}, {"unknown_outcome", unknown}, {"pending_at_cutoff", pending},
                       {"events", run.events.size()}, {"beacons", run.beacons.size()},
                       {"acc_p99", run.acceptance.percentile(99)}, {"incl_p99", run.inclusion.percentile(99)}};
     data["blocks"] = blocks_json;
