@@ -331,6 +331,7 @@ footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
   h2 { break-after: avoid; page-break-after: avoid; } table { font-size: 10px; }
   section { break-before: auto; } a { color: inherit; text-decoration: none; }
   .two { display: block; }
+  svg.plot { font-size: 13px; }  /* the plot is scaled to the page width: keep axis labels legible */
 }
 @page { size: A4; margin: 12mm; }
 )CSS";
