@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The main job on one machine: starts bts-devnet, bts-broker (fresh CURVE certificates),
 # bts-collector (when built) and N bts-beacons on loopback, runs a scenario with bts-ctl (live
-# progress, then the summary) and stops everything it started, whatever happens.
+# progress, then the summary) and stops everything it started, whatever happens. The run's
+# directory (the collector's store, every program's log, its HTML report) is kept under runs/.
 #
-# Usage: scripts/local-run.sh [--scenario NAME|FILE] [--duration 30s] [--beacons 3] [--keep]
+# Usage: scripts/local-run.sh [--scenario NAME|FILE] [--duration 30s] [--beacons 3]
 #   BUILD=DIR selects the build directory (default: build/, set up by scripts/setup.sh);
+#   BTS_RUNS_DIR=DIR where run directories go (default: runs/ in the source tree);
 #   LOCAL_RUN_NO_BUILD=1 skips building.
-#   --keep leaves the work directory (logs, certificates, the collector's store) in place.
 # Exit code: bts-ctl's (0 success, 1 the run failed, 2 bad scenario, 3 broker unreachable).
 set -euo pipefail
 
@@ -15,22 +16,22 @@ build=${BUILD:-"$here/build"}
 scenario=real-user
 duration=30s
 beacons=3
-keep=0
 while (($#)); do
   case "$1" in
     --scenario) scenario=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --beacons) beacons=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --keep) shift ;;  # the run directory is always kept now
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "local-run: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
 
 [ -f "$build/build.ninja" ] || "$here/scripts/setup.sh" "$build"
 targets=(src/actors/devnet/bts-devnet src/broker/bts-broker src/actors/beacon/bts-beacon
-         src/tools/bts-ctl/bts-ctl)
+         src/tools/bts-ctl/bts-ctl src/tools/bts-report/bts-report)
 have_collector=0
+collector_pid=
 if [ -f "$here/src/actors/collector/meson.build" ]; then
   targets+=(src/actors/collector/bts-collector)
   have_collector=1
@@ -40,7 +41,14 @@ if [ -z "${LOCAL_RUN_NO_BUILD:-}" ]; then  # set by the test suite, which has bu
   ninja -C "$build" "${targets[@]}" >/dev/null
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/bts-local-run.XXXXXX")
+runs=${BTS_RUNS_DIR:-"$here/runs"}
+mkdir -p "$runs"
+work="$runs/$(date -u +%Y%m%d-%H%M%S)-$(basename "$scenario" .toml)"
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+# CURVE secret keys live only as long as the run: in a private temporary directory.
+secrets=$(mktemp -d "${TMPDIR:-/tmp}/bts-local-run-keys.XXXXXX")
+chmod 700 "$secrets"
 pids=()
 beacon_pids=()
 cleanup() {
@@ -59,11 +67,7 @@ cleanup() {
   stop_pids "${beacon_pids[@]}"
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pids "${pids[i]}"; done
   wait 2>/dev/null || true
-  if ((keep)) || ((rc != 0)); then
-    echo "local-run: logs and store kept in $work" >&2
-  else
-    rm -rf "$work"
-  fi
+  rm -rf "$secrets"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -89,14 +93,14 @@ wait_port() {  # PORT NAME LOG
 
 bin="$build/src"
 ctl="$bin/tools/bts-ctl/bts-ctl"
-keys="$work/keys"
+keys="$secrets"
 mkdir -p "$keys/allowed"
 for name in broker local $(seq -f 'beacon-%g' 1 "$beacons"); do
   "$ctl" keygen "$name" --dir "$keys" >/dev/null
 done
 for name in local $(seq -f 'beacon-%g' 1 "$beacons"); do cp "$keys/$name.key" "$keys/allowed/"; done
 
-echo "local-run: work directory $work"
+echo "local-run: run directory $work"
 "$bin/actors/devnet/bts-devnet" --port "$devnet_port" --block-interval 1s >"$work/devnet.log" 2>&1 &
 pids+=($!)
 wait_port "$devnet_port" bts-devnet "$work/devnet.log"
@@ -107,7 +111,8 @@ if ((have_collector)); then
   "$bin/actors/collector/bts-collector" --config /dev/null --listen "tcp://127.0.0.1:$collect_port" \
     --publish "tcp://127.0.0.1:$stream_port" --store "$work/collector.sqlite" \
     >"$work/collector.log" 2>&1 &
-  pids+=($!)
+  collector_pid=$!
+  pids+=($collector_pid)
   sinks="[\"tcp://127.0.0.1:$collect_port\"]"
   echo "local-run: bts-collector stores to $work/collector.sqlite (live stream tcp://127.0.0.1:$stream_port)"
 else
@@ -136,11 +141,19 @@ set +e
   --duration "$duration" --nodes "$node" --beacons "$beacons" --wait 30s
 rc=$?
 set -e
-if ((rc == 0)) && ((have_collector)) && [ -x "$bin/tools/bts-report/bts-report" ]; then
-  if ((keep)); then
-    echo "local-run: full report: $bin/tools/bts-report/bts-report --store $work/collector.sqlite"
+report="$bin/tools/bts-report/bts-report"
+if ((have_collector)) && [ -x "$report" ]; then
+  # The run is over once the broker has every beacon's final report; the collector got the same
+  # reports. Stop it (it commits what it holds on SIGTERM) so the report reads a complete store.
+  kill -TERM "$collector_pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$collector_pid" 2>/dev/null || break; sleep 0.1; done
+  if "$report" --store "$work/collector.sqlite" --format html --output "$work/report.html" >"$work/report.log" 2>&1; then
+    echo "local-run: HTML report: $work/report.html"
   else
-    echo "local-run: run with --keep to keep the collector's store for bts-report"
+    echo "local-run: the HTML report could not be written (see $work/report.log)" >&2
   fi
+  echo "local-run: the run's store: $work/collector.sqlite; report it again with:"
+  echo "  $report --store $work/collector.sqlite --format html --output report.html"
 fi
+echo "local-run: logs in $work"
 exit "$rc"
