@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -237,6 +238,9 @@ TEST(BtsReport, HtmlReportDrawsTheChainObserversBlocks) {
                    ", '1.6.1', 1, 1, 100, 0, " + ts + ");";
         }
         sql += "INSERT INTO blocks VALUES ('run-old', 'ws://a:8090', 1, 0, 'x', 99, 99, 99, 99, 0);";
+        // Hostile text from the network ends up as text, never as markup or a way out of the JSON.
+        sql += "INSERT INTO events (id, run_id, source, unix_ms, level, kind, text) VALUES ('x1', 'run-rep', "
+               "'<b>beacon</b>', 1700000004000, 'error', 'evil', '</script><script>alert(1)</script>&amp;');";
         char* err = nullptr;
         ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
         sqlite3_close(db);
@@ -263,4 +267,8 @@ TEST(BtsReport, HtmlReportDrawsTheChainObserversBlocks) {
     const auto& rate = data["plots"]["rate"]["series"];
     EXPECT_EQ(rate.back()["name"], "included (chain)");
     EXPECT_NE(html.find("ws://b:8090"), std::string::npos);  // per-node table
+    EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+    EXPECT_EQ(html.find("<b>beacon"), std::string::npos);
+    EXPECT_NE(html.find("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;"), std::string::npos);
+    EXPECT_EQ(html.find("</script><script>alert"), std::string::npos);
 }
