@@ -1038,7 +1038,7 @@ struct EsEmulator::Impl {
                 if (v->empty() || *end != '\0' || n < 0)
                     throw std::invalid_argument(std::string("Failed to parse int parameter [") + k + "] with value [" +
                                                 *v + "]");
-                q[k] = n;
+                q[k] = static_cast<std::uint64_t>(n);
             }
         return q;
     }

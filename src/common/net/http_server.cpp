@@ -180,10 +180,8 @@ private:
         auto core = core_.lock();
         if (!core || core->stopped || closed_) return close();
         if (ec) {
-            if (ec == beast::error::timeout) {
+            if (ec == beast::error::timeout) {  // the stream has closed the socket already
                 ++core->stats.timeouts;
-                // A half-sent request gets an answer; an idle keep-alive connection just closes.
-                if (parser_ && parser_->got_some()) return reply_error(408, "request timeout");
                 return close();
             }
             if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
@@ -310,10 +308,21 @@ bool HttpServer::Core::make_room(const std::string& ip) {
         if (!s || !s->idle || s->event_stream || (over_ip && s->ip != ip)) continue;
         if (!victim || s->idle_since < victim->idle_since) victim = std::move(s);
     }
-    if (!victim) return false;
-    ++stats.evicted;
-    victim->close();
-    return true;
+    if (victim) {
+        ++stats.evicted;
+        victim->close();
+        return true;
+    }
+    // Nothing idle: the oldest event stream goes (its page reconnects after `retry`), so streams
+    // can never hold every slot either.
+    for (const auto& [id, weak] : sse) {
+        auto s = weak.lock();
+        if (!s || (over_ip && s->ip != ip)) continue;
+        ++stats.sse_shed;
+        s->close();
+        return true;
+    }
+    return false;
 }
 
 void HttpServer::Core::accept() {

@@ -8,11 +8,12 @@
 //     so idle or slowloris sockets can never lock out a real request (issue 17: "500 idle sockets
 //     made /healthz refuse for 30 s");
 //   - request_timeout: a request (line, headers, body) must arrive within it, and a keep-alive
-//     connection may idle that long between requests;
+//     connection may idle that long between requests; then the connection is closed;
 //   - request line + headers ≤ max_header_bytes (431 beyond), body ≤ max_body_bytes (413 beyond;
 //     0 = no bodies: only GET/HEAD/OPTIONS are read);
-//   - at most max_event_streams server-sent-event subscribers: a new one closes the oldest
-//     (issue 17: "300 held /events streams block the page"); a subscriber that does not read
+//   - at most max_event_streams server-sent-event subscribers: a new one closes the oldest, and
+//     when a cap above is reached with nothing idle, the oldest stream makes room (issue 17: "300
+//     held /events streams block the page"); a subscriber that does not read
 //     (queue > max_event_queue_bytes) is dropped.
 // TLS: set tls.cert_file and tls.key_file (PEM) and every connection is HTTPS (TLS 1.2+).
 //
@@ -67,7 +68,7 @@ struct HttpServerLimits {
     std::chrono::milliseconds request_timeout{10'000};
     std::size_t max_header_bytes = 8 * 1024;
     std::size_t max_body_bytes = 0;
-    std::size_t max_event_streams = 64;
+    std::size_t max_event_streams = 32;  // below max_connections_per_ip: streams never fill a client's share
     std::size_t max_event_queue_bytes = 1024 * 1024;
 };
 
