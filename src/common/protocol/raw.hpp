@@ -171,6 +171,7 @@ public:
 
     void bytes(void* dst, std::size_t n) {
         if (remaining() < n) fail("unexpected end of data at byte " + std::to_string(offset()));
+        if (n == 0) return;  // dst may be an empty blob's null data(): memcpy(nullptr, …, 0) is UB (fuzz)
         std::memcpy(dst, p_, n);
         p_ += n;
     }
