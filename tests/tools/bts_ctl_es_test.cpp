@@ -1,6 +1,7 @@
 // bts-ctl es setup|check (the real program) against the Elasticsearch emulator: templates and ILM
 // policies installed, real plugin documents accepted under them, cluster checks and their exit codes.
 #include "actors/collector/documents.hpp"
+#include "common/net/http_server.hpp"
 #include "es_capture.hpp"
 #include "es_emulator.hpp"
 #include "http_sync.hpp"
@@ -8,8 +9,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 using bts::test::EsEmulator;
 using bts::test::run_program;
@@ -164,4 +170,51 @@ TEST(BtsCtlEs, UsageAndUnreachable) {
     r = run_program(bts::test::built_program("src/tools/bts-ctl/bts-ctl"), {"--help"});
     EXPECT_NE(r.out.find("es setup URL"), std::string::npos);
     EXPECT_NE(r.out.find("kibana import URL"), std::string::npos);
+}
+
+// bts-ctl kibana import against a stand-in for Kibana's saved-objects import API: the multipart
+// upload, the kbn-xsrf header, overwrite=true, and failures reported with exit code 1.
+TEST(BtsCtlKibana, ImportPostsTheSavedObjects) {
+    boost::asio::io_context ioc;
+    std::mutex mu;
+    std::vector<bts::net::HttpServerRequest> seen;
+    bool fail_next = false;
+    bts::net::HttpServerOptions o;
+    o.limits.max_body_bytes = 8u << 20;
+    bts::net::HttpServer kibana(ioc, o, [&](const bts::net::HttpServerRequest& r) {
+        std::lock_guard lock(mu);
+        seen.push_back(r);
+        if (fail_next)
+            return bts::net::HttpServerResponse{200, "application/json",
+                                                R"({"success":false,"successCount":0,"errors":[{"id":"x","error":{"type":"missing_references"}}]})"};
+        std::size_t n = 0;
+        for (std::size_t pos = r.body.find("\"coreMigrationVersion\""); pos != std::string::npos;
+             pos = r.body.find("\"coreMigrationVersion\"", pos + 1))
+            ++n;
+        return bts::net::HttpServerResponse{200, "application/json",
+                                            json{{"success", true}, {"successCount", n}, {"errors", json::array()}}.dump()};
+    });
+    std::thread t([&] { ioc.run(); });
+    const std::string url = "http://127.0.0.1:" + std::to_string(kibana.port());
+    const std::string dir = std::string(BTS_SOURCE_ROOT) + "/config/kibana";
+    auto r = run_program(bts::test::built_program("src/tools/bts-ctl/bts-ctl"),
+                         {"kibana", "import", url, "--kibana-dir", dir}, {}, std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("bts-stress.ndjson: 25 objects imported"), std::string::npos) << r.out;
+    {
+        std::lock_guard lock(mu);
+        ASSERT_EQ(seen.size(), 1u);
+        EXPECT_EQ(seen[0].method, "POST");
+        EXPECT_EQ(seen[0].target, "/api/saved_objects/_import?overwrite=true");
+        EXPECT_FALSE(seen[0].header("kbn-xsrf").empty());
+        EXPECT_NE(seen[0].header("content-type").find("multipart/form-data; boundary="), std::string::npos);
+        EXPECT_NE(seen[0].body.find("filename=\"bts-stress.ndjson\""), std::string::npos);
+        fail_next = true;
+    }
+    r = run_program(bts::test::built_program("src/tools/bts-ctl/bts-ctl"), {"kibana", "import", url, "--kibana-dir", dir},
+                    {}, std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("missing_references"), std::string::npos) << r.out;
+    boost::asio::post(ioc, [&] { kibana.stop(); });
+    t.join();
 }
