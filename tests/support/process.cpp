@@ -1,4 +1,6 @@
 // Child-process helpers for integration tests (fork/exec, pipes, poll with a deadline).
+#include <cstdio>
+#include <cstdlib>
 #include "process.hpp"
 
 #include <arpa/inet.h>
@@ -147,6 +149,11 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+    // BTS_KEEP_TEST_DIRS=1 keeps every test's directory (logs, stores) for a post-mortem.
+    if (const char* keep = std::getenv("BTS_KEEP_TEST_DIRS"); keep && *keep == '1') {
+        std::fprintf(stderr, "kept test directory %s\n", path_.c_str());
+        return;
+    }
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
 }
