@@ -272,3 +272,29 @@ TEST(BtsReport, HtmlReportDrawsTheChainObserversBlocks) {
     EXPECT_NE(html.find("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;"), std::string::npos);
     EXPECT_EQ(html.find("</script><script>alert"), std::string::npos);
 }
+
+TEST(BtsReport, HtmlReportOfARunWithoutIntervals) {
+    Fixture f;
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(f.store.c_str(), &db), SQLITE_OK);
+        const char* sql =
+            "INSERT INTO runs (run_id, first_ms, last_ms, intervals, events) VALUES ('empty', 1700000100000, "
+            "1700000100000, 0, 1);"
+            "INSERT INTO events (id, run_id, source, unix_ms, level, kind, text) VALUES ('e-empty', 'empty', 'broker', "
+            "1700000100000, 'warn', 'no_beacons', 'nobody answered');";
+        ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+        sqlite3_close(db);
+    }
+    const auto out = f.dir.file("empty.html");
+    auto r = run_program(built_program("src/tools/bts-report/bts-report"),
+                         {"--store", f.store, "--run", "empty", "--format", "html", "--output", out}, {}, 20s);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string html = slurp(out);
+    EXPECT_NE(html.find(">no data</text>"), std::string::npos);
+    EXPECT_NE(html.find("Verdict: CHECK"), std::string::npos);
+    EXPECT_NE(html.find("nobody answered"), std::string::npos);
+    const auto data = report_data(html);
+    ASSERT_TRUE(data.is_object());
+    EXPECT_EQ(data["totals"]["sent"], 0);
+}

@@ -65,6 +65,7 @@ struct Axis {
 std::vector<double> ticks(const Axis& a, Unit unit, bool& minor_labels) {
     std::vector<double> out;
     minor_labels = false;
+    if (!std::isfinite(a.lo) || !std::isfinite(a.hi) || a.hi <= a.lo) return out;
     if (a.log) {
         const int d0 = static_cast<int>(std::floor(a.lo)), d1 = static_cast<int>(std::ceil(a.hi));
         const bool minors = d1 - d0 <= 3;
@@ -80,7 +81,9 @@ std::vector<double> ticks(const Axis& a, Unit unit, bool& minor_labels) {
         return out;
     }
     const double step = unit == Unit::kElapsed ? elapsed_step(a.hi - a.lo) : nice_step(a.hi - a.lo, 5);
-    for (double v = std::ceil(a.lo / step - 1e-9) * step; v <= a.hi + step * 1e-9; v += step) out.push_back(v);
+    if (!(step > 0) || (a.hi - a.lo) / step > 1000) return out;
+    for (double v = std::ceil(a.lo / step - 1e-9) * step; v <= a.hi + step * 1e-9 && out.size() < 1000; v += step)
+        out.push_back(v);
     return out;
 }
 
@@ -164,7 +167,7 @@ std::string render(const PlotSpec& spec) {
     }
     std::string out = "<figure class=\"plot\" id=\"plot-" + spec.id + "\">\n<figcaption>" + escape(spec.title) +
                       "</figcaption>\n";
-    if (!std::isfinite(xmin)) xmin = 0, xmax = 1;
+    if (!std::isfinite(xmin)) xmin = xa.log ? 1 : 0, xmax = xa.log ? 10 : 1;
     if (xmax <= xmin) xmax = xmin + (xa.log ? xmin * 9 : 1);
     if (!std::isfinite(ymin)) ymin = ya.log ? 1 : 0, ymax = ya.log ? 10 : 1;
     if (!ya.log) ymin = std::isfinite(spec.y_min) ? spec.y_min : std::min(0.0, ymin);
