@@ -59,7 +59,12 @@ TEST(Documents, ValidatesIds) {
     auto bad = make_interval("r/x", "b", 0, 1000, 1000, 1);
     EXPECT_TRUE(bc::check_storable(bw::Message{bad}));
     bad = make_interval("r", "b", 0, 1000, 0, 1);
-    EXPECT_TRUE(bc::check_storable(bw::Message{bad}));
+    EXPECT_TRUE(bc::check_storable(bw::Message{bad})) << "0 ms is only for a final interval";
+    // A run that ends right on an interval boundary sends a 0 ms final interval: it holds the
+    // last replies and the cutoff, and must be stored ("finished 2 of 3" otherwise).
+    auto last = make_interval("r", "b", 7, 1000, 0, 1);
+    last.final = true;
+    EXPECT_FALSE(bc::check_storable(bw::Message{last}));
     EXPECT_TRUE(bc::check_storable(bw::Message{bw::Heartbeat{}}));
     bw::RunEvent e{"", "uptime", 1, "info", "k", "t"};
     EXPECT_FALSE(bc::check_storable(bw::Message{e}));  // events without a run are fine
@@ -361,6 +366,9 @@ TEST(SqliteStore, StoresEachIntervalOnceAndSummarises) {
         for (int round = 0; round < 2; ++round)
             for (std::uint64_t seq = 0; seq < 5; ++seq) {
                 auto s = make_interval("r1", "b1", seq, 1'700'000'000'000 + 1000 * static_cast<std::int64_t>(seq), 1000, 3);
+                s.unknown_outcome = seq;
+                s.expired_unincluded = 1;
+                if (seq == 4) s.pending_at_cutoff = 2;
                 auto r = store.add_interval(s, bw::encode(s), 1);
                 EXPECT_EQ(r, round == 0 ? bc::AddResult::kNew : bc::AddResult::kDuplicate);
             }
@@ -391,11 +399,50 @@ TEST(SqliteStore, StoresEachIntervalOnceAndSummarises) {
     EXPECT_EQ(scalar("SELECT count(*) FROM intervals"), 5);
     EXPECT_EQ(scalar("SELECT intervals FROM run_beacons WHERE run_id='r1'"), 5);
     EXPECT_EQ(scalar("SELECT sum(sent) FROM intervals"), scalar("SELECT sent FROM run_beacons"));
+    EXPECT_EQ(scalar("SELECT sum(unknown_outcome) FROM intervals"), 10);
+    EXPECT_EQ(scalar("SELECT unknown_outcome FROM run_beacons"), 10);
+    EXPECT_EQ(scalar("SELECT expired_unincluded FROM run_beacons"), 5);
+    EXPECT_EQ(scalar("SELECT pending_at_cutoff FROM run_beacons"), 2);
     EXPECT_EQ(scalar("SELECT intervals FROM runs"), 5);
     EXPECT_EQ(scalar("SELECT events FROM runs"), 1);
     EXPECT_EQ(scalar("SELECT sent FROM cluster_totals"), 6);
     EXPECT_EQ(scalar("SELECT count(*) FROM cluster_totals"), 1);
     EXPECT_EQ(scalar("SELECT value FROM meta WHERE key='schema_version'"), 1);
+    sqlite3_close(db);
+}
+
+TEST(SqliteStore, AStoreWrittenBeforeTheAccountingColumnsGetsThem) {
+    // A version-1 store from before unknown_outcome/pending_at_cutoff: opened, the columns are
+    // added in place (default 0) and new intervals carry them.
+    TempDir dir;
+    bc::StoreConfig cfg;
+    cfg.path = dir.file("old.sqlite");
+    {
+        bc::SqliteStore store(cfg);
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(cfg.path.c_str(), &db), SQLITE_OK);
+    // Make it look old: rebuild both tables without the appended columns.
+    for (const char* sql : {"ALTER TABLE intervals DROP COLUMN unknown_outcome",
+                            "ALTER TABLE intervals DROP COLUMN pending_at_cutoff",
+                            "ALTER TABLE run_beacons DROP COLUMN unknown_outcome",
+                            "ALTER TABLE run_beacons DROP COLUMN expired_unincluded",
+                            "ALTER TABLE run_beacons DROP COLUMN pending_at_cutoff"})
+        ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    {
+        bc::SqliteStore store(cfg);
+        auto s = make_interval("r1", "b1", 0, 1'700'000'000'000, 1000, 3);
+        s.unknown_outcome = 4;
+        ASSERT_EQ(store.add_interval(s, bw::encode(s), 1), bc::AddResult::kNew);
+        EXPECT_TRUE(store.commit());
+    }
+    ASSERT_EQ(sqlite3_open(cfg.path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT unknown_outcome FROM run_beacons", -1, &st, nullptr);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int64(st, 0), 4);
+    sqlite3_finalize(st);
     sqlite3_close(db);
 }
 
