@@ -62,7 +62,8 @@ std::vector<StoreRow> store_intervals(const std::string& path, const std::string
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "SELECT interval_start_ms, frame FROM intervals WHERE run_id = ?1", -1, &st, nullptr);
+    sqlite3_prepare_v2(db, "SELECT interval_start_ms, frame FROM intervals WHERE run_id = ?1", -1,
+                       &st, nullptr);
     sqlite3_bind_text(st, 1, run.c_str(), -1, SQLITE_TRANSIENT);
     while (sqlite3_step(st) == SQLITE_ROW) {
         auto msg = bts::wire::decode({static_cast<const char*>(sqlite3_column_blob(st, 1)),
@@ -78,15 +79,16 @@ std::vector<StoreRow> store_intervals(const std::string& path, const std::string
 
 TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
     if (!browser::available()) {
-        GTEST_SKIP() << "Debian's chromium and chromium-driver are not installed; scripts/setup.sh installs them";
+        GTEST_SKIP() << "Debian's chromium and chromium-driver are not installed; scripts/setup.sh "
+                        "installs them";
     }
     bts::test::TempDir dir;
     const std::string run_id = "report-browser-run";
 
     // ---- a real run ----
-    bts::test::ChildProcess devnet(bts::test::built_program("src/actors/devnet/bts-devnet"),
-                                   {"--config", "/dev/null", "--port", "0", "--block-interval", "1s"},
-                                   dir.file("devnet.log"));
+    bts::test::ChildProcess devnet(
+        bts::test::built_program("src/actors/devnet/bts-devnet"),
+        {"--config", "/dev/null", "--port", "0", "--block-interval", "1s"}, dir.file("devnet.log"));
     ASSERT_TRUE(devnet.wait_for_log("listening on ws://127.0.0.1:", 20s)) << devnet.log();
     std::smatch m;
     const std::string dlog = devnet.log();
@@ -95,18 +97,20 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
 
     const std::string collect = "tcp://127.0.0.1:" + std::to_string(bts::test::free_port());
     const std::string store = dir.file("store.sqlite");
-    bts::test::ChildProcess collector(bts::test::built_program("src/actors/collector/bts-collector"),
-                                      {"--config", "/dev/null", "--listen", collect, "--publish", "", "--store", store},
-                                      dir.file("collector.log"));
+    bts::test::ChildProcess collector(
+        bts::test::built_program("src/actors/collector/bts-collector"),
+        {"--config", "/dev/null", "--listen", collect, "--publish", "", "--store", store},
+        dir.file("collector.log"));
     std::vector<std::unique_ptr<bts::test::ChildProcess>> beacons;
     for (int b = 1; b <= 2; ++b) {
         beacons.push_back(std::make_unique<bts::test::ChildProcess>(
             bts::test::built_program("src/actors/beacon/bts-beacon"),
-            std::vector<std::string>{"--config", "/dev/null", "--node", node, "--rate", b == 1 ? "40" : "25",
-                                     "--duration", "12s", "--stats", collect, "--run-id", run_id, "--id",
-                                     "beacon-" + std::to_string(b), "--accounts",
-                                     b == 1 ? "devnet:stress-0..stress-4" : "devnet:stress-5..stress-9",
-                                     "--seed", std::to_string(b)},
+            std::vector<std::string>{
+                "--config", "/dev/null", "--node", node, "--rate", b == 1 ? "40" : "25",
+                "--duration", "12s", "--stats", collect, "--run-id", run_id, "--id",
+                "beacon-" + std::to_string(b), "--accounts",
+                b == 1 ? "devnet:stress-0..stress-4" : "devnet:stress-5..stress-9", "--seed",
+                std::to_string(b)},
             dir.file("beacon-" + std::to_string(b) + ".log")));
     }
     for (auto& b : beacons) {
@@ -118,8 +122,9 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
     ASSERT_EQ(collector.wait(30s), 0) << collector.log();
 
     const std::string html = dir.file("report.html");
-    const auto r = bts::test::run_program(bts::test::built_program("src/tools/bts-report/bts-report"),
-                                          {"--store", store, "--run", run_id, "--format", "html", "--output", html});
+    const auto r = bts::test::run_program(
+        bts::test::built_program("src/tools/bts-report/bts-report"),
+        {"--store", store, "--run", run_id, "--format", "html", "--output", html});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string page = read_file(html);
     ASSERT_GT(page.size(), 10'000u);
@@ -142,22 +147,27 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
         EXPECT_GT(p["points"].get<int>(), 0) << "plot " << p["id"] << " has no data";
         EXPECT_GT(p["paths"].get<int>(), 0) << p["id"];
     }
-    for (const char* want : {"rate", "ops", "acceptance", "inclusion", "distribution", "rejections", "inflight",
-                             "health", "beacon-rate", "beacon-lag", "beacon-cpu", "host-rate"})
+    for (const char* want :
+         {"rate", "ops", "acceptance", "inclusion", "distribution", "rejections", "inflight",
+          "health", "beacon-rate", "beacon-lag", "beacon-cpu", "host-rate"})
         EXPECT_TRUE(ids.count(want)) << "missing plot " << want;
     // No chain observer in this run: the page says so instead of drawing empty block plots.
     EXPECT_TRUE(chrome.run("return !!document.getElementById('no-chain');") == true);
     EXPECT_EQ(chrome.run("return performance.getEntriesByType('resource').length;"), 0);
     // Hover shows the values of the nearest point.
-    EXPECT_TRUE(chrome.run("const s = document.querySelector('svg[data-plot=rate]'); const r = s.getBoundingClientRect();"
-                           "s.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + r.width / 2, clientY: r.top + 40,"
+    EXPECT_TRUE(chrome.run("const s = document.querySelector('svg[data-plot=rate]'); const r = "
+                           "s.getBoundingClientRect();"
+                           "s.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + r.width "
+                           "/ 2, clientY: r.top + 40,"
                            " bubbles: true})); const t = document.getElementById('tip');"
                            "return !t.hidden && t.innerText.includes('sent: ');") == true);
     const json console = chrome.console_log();
     for (const auto& e : console) EXPECT_NE(e.value("level", ""), "SEVERE") << e.dump();
 
     // ---- the numbers against the store ----
-    const json data = json::parse(chrome.run("return document.getElementById('report-data').textContent;").get<std::string>());
+    const json data =
+        json::parse(chrome.run("return document.getElementById('report-data').textContent;")
+                        .get<std::string>());
     const auto rows = store_intervals(store, run_id);
     ASSERT_FALSE(rows.empty());
     std::uint64_t sent = 0, accepted = 0, rejected = 0, incl = 0;
@@ -172,8 +182,8 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
         for (const auto& [k, c] : row.s.rejected_by_class) rejected += c;
         incl += row.s.included_txs;
         const std::int64_t mid = row.start_ms + static_cast<std::int64_t>(row.s.interval_ms / 2);
-        const auto i = static_cast<std::size_t>(std::clamp<std::int64_t>((mid - t0) / bin_ms, 0,
-                                                                         static_cast<std::int64_t>(nbins) - 1));
+        const auto i = static_cast<std::size_t>(
+            std::clamp<std::int64_t>((mid - t0) / bin_ms, 0, static_cast<std::int64_t>(nbins) - 1));
         acc[i].merge(row.s.acceptance_from_intended);
         inc[i].merge(row.s.inclusion);
         bin_sent[i] += row.s.sent;
@@ -194,10 +204,12 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
             EXPECT_TRUE(p99.is_null()) << "bin " << i;
         } else {
             EXPECT_EQ(p99.get<double>(), static_cast<double>(acc[i].percentile(99))) << "bin " << i;
-            EXPECT_EQ(data["bins"]["acc_max"][i].get<double>(), static_cast<double>(acc[i].max())) << "bin " << i;
+            EXPECT_EQ(data["bins"]["acc_max"][i].get<double>(), static_cast<double>(acc[i].max()))
+                << "bin " << i;
         }
         if (inc[i].count()) {
-            EXPECT_EQ(data["bins"]["incl_p50"][i].get<double>(), static_cast<double>(inc[i].percentile(50)));
+            EXPECT_EQ(data["bins"]["incl_p50"][i].get<double>(),
+                      static_cast<double>(inc[i].percentile(50)));
         }
     }
     EXPECT_EQ(json_sent, sent);
@@ -212,9 +224,10 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
 
     // ---- screenshots of each section ----
     const std::string shots = screenshot_dir();
-    for (const char* section : {"identity", "summary", "throughput", "latency", "rejections", "inflight", "beacons",
-                                "nodes", "chain", "events"})
-        chrome.element_screenshot("#" + std::string(section), shots + "/report-" + section + ".png");
+    for (const char* section : {"identity", "summary", "throughput", "latency", "rejections",
+                                "inflight", "beacons", "nodes", "chain", "events"})
+        chrome.element_screenshot("#" + std::string(section),
+                                  shots + "/report-" + section + ".png");
 
     // ---- with a chain observer's blocks table ----
     // The same run plus a `blocks` table (as the chain observer will write it; filled here from
@@ -223,40 +236,51 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
         const std::string store2 = dir.file("store-blocks.sqlite");
         sqlite3* db = nullptr;
         ASSERT_EQ(sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-        ASSERT_EQ(sqlite3_exec(db, ("VACUUM INTO '" + store2 + "'").c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        ASSERT_EQ(
+            sqlite3_exec(db, ("VACUUM INTO '" + store2 + "'").c_str(), nullptr, nullptr, nullptr),
+            SQLITE_OK)
             << sqlite3_errmsg(db);
         sqlite3_close(db);
         ASSERT_EQ(sqlite3_open(store2.c_str(), &db), SQLITE_OK);
         std::string sql =
-            "CREATE TABLE blocks (run_id TEXT, node TEXT, block_num INTEGER, timestamp_ms INTEGER, witness TEXT, "
-            "tx_count INTEGER, op_count INTEGER, bytes INTEGER, missed_slots INTEGER, observed_ms INTEGER, "
+            "CREATE TABLE blocks (run_id TEXT, node TEXT, block_num INTEGER, timestamp_ms INTEGER, "
+            "witness TEXT, "
+            "tx_count INTEGER, op_count INTEGER, bytes INTEGER, missed_slots INTEGER, observed_ms "
+            "INTEGER, "
             "PRIMARY KEY(run_id, node, block_num));";
         std::int64_t chain_tx = 0;
         for (std::size_t i = 0; i < nbins; ++i) {
             const auto tx = static_cast<std::int64_t>(bin_sent[i]);
             chain_tx += tx;
             const std::string ts = std::to_string(t0 + static_cast<std::int64_t>(i) * bin_ms + 500);
-            sql += "INSERT INTO blocks VALUES ('" + run_id + "', '" + node + "', " + std::to_string(100 + i) + ", " + ts +
-                   ", '1.6.0', " + std::to_string(tx) + ", " + std::to_string(tx) + ", " + std::to_string(120 + 210 * tx) +
-                   ", " + (i == nbins / 2 ? "1" : "0") + ", " + ts + ");";
+            sql += "INSERT INTO blocks VALUES ('" + run_id + "', '" + node + "', " +
+                   std::to_string(100 + i) + ", " + ts + ", '1.6.0', " + std::to_string(tx) + ", " +
+                   std::to_string(tx) + ", " + std::to_string(120 + 210 * tx) + ", " +
+                   (i == nbins / 2 ? "1" : "0") + ", " + ts + ");";
         }
-        ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+        ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+            << sqlite3_errmsg(db);
         sqlite3_close(db);
         const std::string html2 = dir.file("report-blocks.html");
-        const auto r2 = bts::test::run_program(bts::test::built_program("src/tools/bts-report/bts-report"),
-                                               {"--store", store2, "--run", run_id, "--format", "html", "--output", html2});
+        const auto r2 = bts::test::run_program(
+            bts::test::built_program("src/tools/bts-report/bts-report"),
+            {"--store", store2, "--run", run_id, "--format", "html", "--output", html2});
         ASSERT_EQ(r2.exit_code, 0) << r2.err;
         chrome.open("file://" + html2);
         ASSERT_TRUE(chrome.wait_for("return document.readyState === 'complete';", 20s));
         EXPECT_TRUE(chrome.run("return !document.getElementById('no-chain');") == true);
         for (const char* id : {"block-ops", "block-bytes", "missed-slots", "node-tx"})
-            EXPECT_TRUE(chrome.run("const s = document.querySelector('svg[data-plot=\"" + std::string(id) +
+            EXPECT_TRUE(chrome.run("const s = document.querySelector('svg[data-plot=\"" +
+                                   std::string(id) +
                                    "\"]'); return !!s && Number(s.dataset.points) > 0;") == true)
                 << id;
-        const json d2 = json::parse(chrome.run("return document.getElementById('report-data').textContent;").get<std::string>());
+        const json d2 =
+            json::parse(chrome.run("return document.getElementById('report-data').textContent;")
+                            .get<std::string>());
         EXPECT_EQ(d2["blocks"]["tx"].get<std::int64_t>(), chain_tx);
         EXPECT_EQ(d2["blocks"]["missed"].get<std::int64_t>(), 1);
-        for (const auto& e : chrome.console_log()) EXPECT_NE(e.value("level", ""), "SEVERE") << e.dump();
+        for (const auto& e : chrome.console_log())
+            EXPECT_NE(e.value("level", ""), "SEVERE") << e.dump();
         chrome.element_screenshot("#chain", shots + "/report-chain-observer.png");
         chrome.open("file://" + html);
         ASSERT_TRUE(chrome.wait_for("return document.readyState === 'complete';", 20s));
@@ -267,22 +291,26 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
     chrome.print_pdf(pdf);
     const std::string pdf_bytes = read_file(pdf);
     ASSERT_EQ(pdf_bytes.substr(0, 5), "%PDF-");
-    std::filesystem::copy_file(pdf, shots + "/report.pdf", std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(pdf, shots + "/report.pdf",
+                               std::filesystem::copy_options::overwrite_existing);
     if (::access("/usr/bin/pdftotext", X_OK) != 0) {
-        std::printf("note: pdftotext (poppler-utils) not installed: the PDF's contents are not checked\n");
+        std::printf(
+            "note: pdftotext (poppler-utils) not installed: the PDF's contents are not checked\n");
         return;
     }
     const auto t = bts::test::run_program("/usr/bin/pdftotext", {"-layout", pdf, "-"});
     ASSERT_EQ(t.exit_code, 0) << t.err;
     const std::string text = squash(t.out);
-    const json titles = chrome.run("return [...document.querySelectorAll('figure.plot figcaption')].map(f => f.textContent);");
+    const json titles = chrome.run(
+        "return [...document.querySelectorAll('figure.plot figcaption')].map(f => f.textContent);");
     ASSERT_EQ(titles.size(), plots.size());
     for (const auto& title : titles)
-        EXPECT_NE(text.find(squash(title.get<std::string>())), std::string::npos) << "not in the PDF: " << title;
+        EXPECT_NE(text.find(squash(title.get<std::string>())), std::string::npos)
+            << "not in the PDF: " << title;
     // Axis labels were printed too (the plots are vector graphics in the PDF, not blank boxes).
     EXPECT_NE(text.find("tx/s"), std::string::npos);
-    std::printf("report: %zu bytes, %zu plots; PDF %zu bytes; screenshots in %s\n", page.size(), plots.size(),
-                pdf_bytes.size(), shots.c_str());
+    std::printf("report: %zu bytes, %zu plots; PDF %zu bytes; screenshots in %s\n", page.size(),
+                plots.size(), pdf_bytes.size(), shots.c_str());
 }
 
 }  // namespace

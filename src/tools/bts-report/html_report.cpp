@@ -5,8 +5,8 @@
 #include "common/util/units.hpp"
 #include "tools/bts-report/svg_plot.hpp"
 
-#include <nlohmann/json.hpp>
 #include <sqlite3.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -26,7 +26,9 @@ using svg::Unit;
 const char* const kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                 "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
 constexpr std::size_t kPaletteSize = sizeof kPalette / sizeof kPalette[0];
-const char* color(std::size_t i) { return kPalette[i % kPaletteSize]; }
+const char* color(std::size_t i) {
+    return kPalette[i % kPaletteSize];
+}
 
 std::string fixed(double v, int digits) {
     char buf[64];
@@ -42,16 +44,24 @@ std::string commas(std::uint64_t n) {
     }
     return out;
 }
-std::string pct(double part, double whole) { return whole > 0 ? fixed(100.0 * part / whole, 2) + "%" : "-"; }
+std::string pct(double part, double whole) {
+    return whole > 0 ? fixed(100.0 * part / whole, 2) + "%" : "-";
+}
 std::string utc(std::int64_t ms) {
     const std::string s = collector::iso8601_ms(ms);
     return s.substr(0, 10) + " " + s.substr(11, 8) + " UTC";
 }
-std::string lat(double us) { return svg::format(us, Unit::kLatencyUs); }
-std::string esc(const std::string& s) { return svg::escape(s); }
+std::string lat(double us) {
+    return svg::format(us, Unit::kLatencyUs);
+}
+std::string esc(const std::string& s) {
+    return svg::escape(s);
+}
 
 // Rounds for the JSON block: enough digits to check against the store, short in the file.
-double r3(double v) { return std::isfinite(v) ? std::round(v * 1000.0) / 1000.0 : v; }
+double r3(double v) {
+    return std::isfinite(v) ? std::round(v * 1000.0) / 1000.0 : v;
+}
 json arr(const std::vector<double>& v) {
     json a = json::array();
     for (double x : v) a.push_back(std::isfinite(x) ? json(r3(x)) : json(nullptr));
@@ -59,7 +69,7 @@ json arr(const std::vector<double>& v) {
 }
 
 class Db {
-public:
+  public:
     explicit Db(const std::string& path) {
         if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
             std::string err = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -73,12 +83,12 @@ public:
     Db& operator=(const Db&) = delete;
     sqlite3* get() const { return db_; }
 
-private:
+  private:
     sqlite3* db_ = nullptr;
 };
 
 class Stmt {
-public:
+  public:
     Stmt(sqlite3* db, const char* sql) {
         if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK)
             throw std::runtime_error(std::string("store query failed: ") + sqlite3_errmsg(db));
@@ -98,10 +108,11 @@ public:
     }
     std::string_view blob(int c) const {
         const void* p = sqlite3_column_blob(st_, c);
-        return {static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, c))};
+        return {static_cast<const char*>(p),
+                static_cast<std::size_t>(sqlite3_column_bytes(st_, c))};
     }
 
-private:
+  private:
     sqlite3_stmt* st_ = nullptr;
 };
 
@@ -111,8 +122,9 @@ struct Bin {
     bool any = false;
     std::uint64_t sent = 0, accepted = 0, rejected = 0, included_txs = 0, included_ops = 0;
     std::uint64_t late = 0, dropped = 0, timeouts = 0, disconnects = 0, expired = 0;
-    std::uint64_t unknown = 0, pending = 0;  // issue 11: reply outcome unknown; accepted, fate unknown at cutoff
-    double in_flight_ms = 0;  // Σ in_flight × interval_ms
+    std::uint64_t unknown = 0,
+                  pending = 0;  // issue 11: reply outcome unknown; accepted, fate unknown at cutoff
+    double in_flight_ms = 0;    // Σ in_flight × interval_ms
     std::map<std::string, std::uint64_t> rejected_by_class;
     util::Histogram acc, incl;
 };
@@ -136,7 +148,7 @@ struct Binned {
     std::int64_t t0_ms = 0, bin_ms = 1000;
     std::vector<Bin> bins;
     std::vector<std::string> beacon_ids;
-    std::vector<std::vector<BeaconBin>> per_beacon;                // [beacon][bin]
+    std::vector<std::vector<BeaconBin>> per_beacon;              // [beacon][bin]
     std::map<std::string, std::vector<std::uint64_t>> per_host;  // host → sent per bin
     std::uint64_t frames = 0, undecodable = 0;
     double target_tx_total = 0;
@@ -153,8 +165,9 @@ Binned bin_run(sqlite3* db, const Run& run, std::size_t max_points) {
     b.t0_ms = run.first_ms / 1000 * 1000;
     const std::int64_t span = std::max<std::int64_t>(run.last_ms - b.t0_ms, 1000);
     const std::int64_t secs = (span + 999) / 1000;
-    const std::int64_t bin_s = std::max<std::int64_t>(1, (secs + static_cast<std::int64_t>(max_points) - 1) /
-                                                             static_cast<std::int64_t>(std::max<std::size_t>(max_points, 1)));
+    const std::int64_t bin_s = std::max<std::int64_t>(
+        1, (secs + static_cast<std::int64_t>(max_points) - 1) /
+               static_cast<std::int64_t>(std::max<std::size_t>(max_points, 1)));
     b.bin_ms = bin_s * 1000;
     const std::size_t n = static_cast<std::size_t>((span + b.bin_ms - 1) / b.bin_ms);
     b.bins.resize(n);
@@ -171,7 +184,8 @@ Binned bin_run(sqlite3* db, const Run& run, std::size_t max_points) {
         double tx;
     };
     std::vector<Target> targets;
-    std::vector<std::pair<std::int64_t, std::int64_t>> window(b.beacon_ids.size(), {INT64_MAX, INT64_MIN});
+    std::vector<std::pair<std::int64_t, std::int64_t>> window(b.beacon_ids.size(),
+                                                              {INT64_MAX, INT64_MIN});
     Stmt st(db, "SELECT frame FROM intervals WHERE run_id = ?1");
     st.bind(1, run.run_id);
     while (st.step()) {
@@ -184,8 +198,10 @@ Binned bin_run(sqlite3* db, const Run& run, std::size_t max_points) {
         ++b.frames;
         // By the interval's midpoint: beacons' intervals drift around second boundaries, and by
         // their start two could fall into one bin and none into the next.
-        const std::int64_t off = s->interval_start_ms + static_cast<std::int64_t>(s->interval_ms / 2) - b.t0_ms;
-        const std::size_t i = static_cast<std::size_t>(std::clamp<std::int64_t>(off / b.bin_ms, 0, static_cast<std::int64_t>(n) - 1));
+        const std::int64_t off =
+            s->interval_start_ms + static_cast<std::int64_t>(s->interval_ms / 2) - b.t0_ms;
+        const std::size_t i = static_cast<std::size_t>(
+            std::clamp<std::int64_t>(off / b.bin_ms, 0, static_cast<std::int64_t>(n) - 1));
         Bin& bin = b.bins[i];
         bin.any = true;
         const double ims = static_cast<double>(s->interval_ms);
@@ -194,7 +210,8 @@ Binned bin_run(sqlite3* db, const Run& run, std::size_t max_points) {
             // Counted below, only within the beacon's sending window: while it prepares or drains
             // (waiting for replies and inclusion) it still reports its rate but sends nothing.
             if (it != index.end()) {
-                targets.push_back({it->second, i, s->interval_start_ms, s->configured_rate * ims / 1000.0});
+                targets.push_back(
+                    {it->second, i, s->interval_start_ms, s->configured_rate * ims / 1000.0});
                 if (s->sent > 0) {
                     auto& w = window[it->second];
                     w.first = std::min(w.first, s->interval_start_ms);
@@ -250,9 +267,10 @@ std::vector<NodeBlocks> load_blocks(sqlite3* db, const std::string& run_id, bool
         table_exists = st.step() && st.i64(0) > 0;
     }
     if (!table_exists) return out;
-    Stmt st(db,
-            "SELECT node, block_num, timestamp_ms, tx_count, op_count, bytes, missed_slots FROM blocks "
-            "WHERE run_id = ?1 ORDER BY node, block_num");
+    Stmt st(
+        db,
+        "SELECT node, block_num, timestamp_ms, tx_count, op_count, bytes, missed_slots FROM blocks "
+        "WHERE run_id = ?1 ORDER BY node, block_num");
     st.bind(1, run_id);
     while (st.step()) {
         if (out.empty() || out.back().node != st.text(0)) {
@@ -267,13 +285,15 @@ std::vector<NodeBlocks> load_blocks(sqlite3* db, const std::string& run_id, bool
         nb.missed += bl.missed;
         nb.blocks.push_back(bl);
     }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const NodeBlocks& a, const NodeBlocks& b) { return a.blocks.size() > b.blocks.size(); });
+    std::stable_sort(out.begin(), out.end(), [](const NodeBlocks& a, const NodeBlocks& b) {
+        return a.blocks.size() > b.blocks.size();
+    });
     return out;
 }
 
 // Min / median / max across rows of a [beacon][bin] matrix, NaN entries left out.
-std::vector<svg::Series> spread(const std::vector<std::vector<double>>& m, std::size_t n, const std::string& what) {
+std::vector<svg::Series> spread(const std::vector<std::vector<double>>& m, std::size_t n,
+                                const std::string& what) {
     std::vector<double> lo(n, NAN), med(n, NAN), hi(n, NAN);
     std::vector<double> col;
     for (std::size_t i = 0; i < n; ++i) {
@@ -286,7 +306,9 @@ std::vector<svg::Series> spread(const std::vector<std::vector<double>>& m, std::
         hi[i] = col.back();
         med[i] = col[col.size() / 2];
     }
-    return {{"max " + what, color(1), hi}, {"median " + what, color(0), med}, {"min " + what, color(2), lo}};
+    return {{"max " + what, color(1), hi},
+            {"median " + what, color(0), med},
+            {"min " + what, color(2), lo}};
 }
 
 const char* kCss = R"CSS(
@@ -400,16 +422,21 @@ const char* kJs = R"JS(
 
 const char* unit_name(Unit u) {
     switch (u) {
-        case Unit::kLatencyUs: return "latency";
-        case Unit::kPercent: return "percent";
-        case Unit::kBytes: return "bytes";
-        case Unit::kElapsed: return "elapsed";
-        default: return "count";
+        case Unit::kLatencyUs:
+            return "latency";
+        case Unit::kPercent:
+            return "percent";
+        case Unit::kBytes:
+            return "bytes";
+        case Unit::kElapsed:
+            return "elapsed";
+        default:
+            return "count";
     }
 }
 
 class Doc {
-public:
+  public:
     std::string html;
     json plots = json::object();
     std::vector<svg::Marker> markers;
@@ -422,7 +449,8 @@ public:
         p["xunit"] = unit_name(spec.x_unit);
         p["unit"] = unit_name(spec.y_unit);
         p["series"] = json::array();
-        for (const auto& s : spec.series) p["series"].push_back({{"name", s.name}, {"color", s.color}, {"y", arr(s.y)}});
+        for (const auto& s : spec.series)
+            p["series"].push_back({{"name", s.name}, {"color", s.color}, {"y", arr(s.y)}});
         plots[spec.id] = std::move(p);
         html += svg::render(spec);
     }
@@ -437,7 +465,7 @@ public:
         open_ = false;
     }
 
-private:
+  private:
     bool open_ = false;
 };
 
@@ -447,17 +475,22 @@ struct Cell {
 };
 std::string table(const std::vector<Cell>& header, const std::vector<std::vector<Cell>>& rows,
                   const std::string& cls = {}) {
-    std::string out = "<table" + (cls.empty() ? std::string() : " class=\"" + cls + "\"") + "><thead><tr>";
-    for (const auto& h : header) out += std::string(h.num ? "<th class=\"n\">" : "<th>") + esc(h.text) + "</th>";
+    std::string out =
+        "<table" + (cls.empty() ? std::string() : " class=\"" + cls + "\"") + "><thead><tr>";
+    for (const auto& h : header)
+        out += std::string(h.num ? "<th class=\"n\">" : "<th>") + esc(h.text) + "</th>";
     out += "</tr></thead><tbody>\n";
     for (const auto& r : rows) {
         out += "<tr>";
-        for (const auto& c : r) out += std::string(c.num ? "<td class=\"n\">" : "<td>") + esc(c.text) + "</td>";
+        for (const auto& c : r)
+            out += std::string(c.num ? "<td class=\"n\">" : "<td>") + esc(c.text) + "</td>";
         out += "</tr>\n";
     }
     return out + "</tbody></table>\n";
 }
-Cell num(const std::string& s) { return {s, true}; }
+Cell num(const std::string& s) {
+    return {s, true};
+}
 
 }  // namespace
 
@@ -475,7 +508,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     auto per_s = [&](auto get) {
         std::vector<double> v(n, NAN);
         for (std::size_t i = 0; i < n; ++i)
-            if (b.bins[i].any) v[i] = static_cast<double>(get(b.bins[i])) / b.bin_seconds(i, run.last_ms);
+            if (b.bins[i].any)
+                v[i] = static_cast<double>(get(b.bins[i])) / b.bin_seconds(i, run.last_ms);
         return v;
     };
     auto pctl = [&](bool incl, double p) {
@@ -488,8 +522,9 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     };
 
     // Totals.
-    std::uint64_t sent = 0, accepted = 0, rejected = 0, included_txs = 0, included_ops = 0, late = 0, dropped = 0,
-                  timeouts = 0, disconnects = 0, expired = 0, unknown = 0, pending = 0, missing = 0;
+    std::uint64_t sent = 0, accepted = 0, rejected = 0, included_txs = 0, included_ops = 0,
+                  late = 0, dropped = 0, timeouts = 0, disconnects = 0, expired = 0, unknown = 0,
+                  pending = 0, missing = 0;
     std::size_t finished = 0;
     for (const auto& bin : b.bins) {
         sent += bin.sent;
@@ -514,8 +549,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     Doc doc;
     for (const auto& e : run.events)
         doc.markers.push_back({static_cast<double>(e.unix_ms - b.t0_ms) / 1000.0, e.level,
-                               collector::iso8601_ms(e.unix_ms).substr(11, 8) + " " + e.source + " " + e.kind + ": " +
-                                   e.text});
+                               collector::iso8601_ms(e.unix_ms).substr(11, 8) + " " + e.source +
+                                   " " + e.kind + ": " + e.text});
 
     // ---- identity ----
     doc.section("identity", "Run identity");
@@ -524,23 +559,34 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             {{"Run id"}, {run.run_id}},
             {{"Start"}, {utc(run.first_ms)}},
             {{"End"}, {utc(run.last_ms)}},
-            {{"Duration"}, {util::format_duration(std::chrono::milliseconds(std::max<std::int64_t>(run.last_ms - run.first_ms, 0)))}},
-            {{"Beacons"}, {std::to_string(run.beacons.size()) + " (" + std::to_string(finished) + " sent their final interval)"}},
+            {{"Duration"},
+             {util::format_duration(std::chrono::milliseconds(
+                 std::max<std::int64_t>(run.last_ms - run.first_ms, 0)))}},
+            {{"Beacons"},
+             {std::to_string(run.beacons.size()) + " (" + std::to_string(finished) +
+              " sent their final interval)"}},
             {{"Store"}, {store_path}},
         };
         std::string nodes_text;
         for (const auto& nb : nodes) nodes_text += (nodes_text.empty() ? "" : ", ") + nb.node;
-        kv.push_back({{"Nodes"}, {nodes_text.empty() ? "not recorded in this store (the chain observer records them)" : nodes_text}});
+        kv.push_back(
+            {{"Nodes"},
+             {nodes_text.empty() ? "not recorded in this store (the chain observer records them)"
+                                 : nodes_text}});
         doc.html += table({{""}, {""}}, kv, "kv");
-        doc.note("Scenario file: not stored by this store version (schema 1 keeps no scenario record); time axes "
-                 "are seconds since " + utc(b.t0_ms) + ".");
+        doc.note(
+            "Scenario file: not stored by this store version (schema 1 keeps no scenario record); "
+            "time axes "
+            "are seconds since " +
+            utc(b.t0_ms) + ".");
         // beacon-2 before beacon-10.
         std::vector<const BeaconSummary*> order;
         for (const auto& [id, bs] : run.beacons) order.push_back(&bs);
         auto natural_less = [](const std::string& l, const std::string& r) {
             std::size_t i = 0, j = 0;
             while (i < l.size() && j < r.size()) {
-                if (std::isdigit(static_cast<unsigned char>(l[i])) && std::isdigit(static_cast<unsigned char>(r[j]))) {
+                if (std::isdigit(static_cast<unsigned char>(l[i])) &&
+                    std::isdigit(static_cast<unsigned char>(r[j]))) {
                     std::size_t ie = i, je = j;
                     while (ie < l.size() && std::isdigit(static_cast<unsigned char>(l[ie]))) ++ie;
                     while (je < r.size() && std::isdigit(static_cast<unsigned char>(r[je]))) ++je;
@@ -557,22 +603,37 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             }
             return l.size() - i < r.size() - j;
         };
-        std::stable_sort(order.begin(), order.end(), [&](const BeaconSummary* l, const BeaconSummary* r) {
-            return natural_less(l->beacon_id, r->beacon_id);
-        });
+        std::stable_sort(order.begin(), order.end(),
+                         [&](const BeaconSummary* l, const BeaconSummary* r) {
+                             return natural_less(l->beacon_id, r->beacon_id);
+                         });
         std::vector<std::vector<Cell>> rows;
         for (const BeaconSummary* bp : order) {
             const BeaconSummary& bs = *bp;
             const std::string& id = bs.beacon_id;
-            const double bsecs = std::max(1.0, static_cast<double>(bs.last_ms - bs.first_ms) / 1000.0);
-            rows.push_back({{id}, {bs.host}, num(commas(bs.intervals)), num(commas(bs.missing)), num(commas(bs.sent)),
-                            num(fixed(static_cast<double>(bs.sent) / bsecs, 1)),
-                            num(bs.configured_rate > 0 ? fixed(bs.configured_rate, 0) : "unlimited"),
-                            num(fixed(bs.max_proc_cpu, 1)), {bs.final ? "yes" : "no"}});
+            const double bsecs =
+                std::max(1.0, static_cast<double>(bs.last_ms - bs.first_ms) / 1000.0);
+            rows.push_back(
+                {{id},
+                 {bs.host},
+                 num(commas(bs.intervals)),
+                 num(commas(bs.missing)),
+                 num(commas(bs.sent)),
+                 num(fixed(static_cast<double>(bs.sent) / bsecs, 1)),
+                 num(bs.configured_rate > 0 ? fixed(bs.configured_rate, 0) : "unlimited"),
+                 num(fixed(bs.max_proc_cpu, 1)),
+                 {bs.final ? "yes" : "no"}});
         }
         doc.html += "<h3>Beacons and their hosts</h3>\n";
-        doc.html += table({{"Beacon"}, {"Host"}, num("Intervals"), num("Missing"), num("Sent"), num("tx/s"),
-                           num("Target tx/s"), num("Max CPU %"), {"Final"}},
+        doc.html += table({{"Beacon"},
+                           {"Host"},
+                           num("Intervals"),
+                           num("Missing"),
+                           num("Sent"),
+                           num("tx/s"),
+                           num("Target tx/s"),
+                           num("Max CPU %"),
+                           {"Final"}},
                           rows);
     }
 
@@ -582,52 +643,75 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         std::vector<std::pair<bool, std::string>> checks;
         if (!b.any_unlimited && b.target_tx_total > 0) {
             const double share = static_cast<double>(sent) / b.target_tx_total;
-            checks.push_back({share >= 0.95, "sent " + pct(static_cast<double>(sent), b.target_tx_total) +
-                                                   " of the target (" + commas(static_cast<std::uint64_t>(std::llround(b.target_tx_total))) +
-                                                   " tx); needs 95%"});
+            checks.push_back(
+                {share >= 0.95,
+                 "sent " + pct(static_cast<double>(sent), b.target_tx_total) + " of the target (" +
+                     commas(static_cast<std::uint64_t>(std::llround(b.target_tx_total))) +
+                     " tx); needs 95%"});
         } else {
             checks.push_back({true, "unlimited rate: no target to hold"});
         }
-        checks.push_back({sent > 0 && static_cast<double>(accepted) >= 0.99 * static_cast<double>(sent),
-                          "accepted " + pct(static_cast<double>(accepted), static_cast<double>(sent)) + " of sent; needs 99%"});
+        checks.push_back(
+            {sent > 0 && static_cast<double>(accepted) >= 0.99 * static_cast<double>(sent),
+             "accepted " + pct(static_cast<double>(accepted), static_cast<double>(sent)) +
+                 " of sent; needs 99%"});
         if (accepted > 0)
-            checks.push_back({static_cast<double>(included_txs) >= 0.99 * static_cast<double>(accepted),
-                              "included " + pct(static_cast<double>(included_txs), static_cast<double>(accepted)) +
-                                  " of accepted; needs 99%"});
-        // Exact accounting (issue 11): every sent transaction has one reply outcome, every accepted one a fate.
-        const std::uint64_t outcomes = accepted + rejected + unknown, fates = included_txs + expired + pending;
-        checks.push_back({outcomes == sent, "every sent transaction has a reply outcome: " + commas(accepted) +
-                                                " accepted + " + commas(rejected) + " rejected + " + commas(unknown) +
-                                                " unknown = " + commas(outcomes) + " of " + commas(sent) + " sent"});
-        checks.push_back({fates == accepted, "every accepted transaction has a fate: " + commas(included_txs) +
-                                                 " included + " + commas(expired) + " expired + " + commas(pending) +
-                                                 " pending at cutoff = " + commas(fates) + " of " + commas(accepted) +
-                                                 " accepted"});
+            checks.push_back(
+                {static_cast<double>(included_txs) >= 0.99 * static_cast<double>(accepted),
+                 "included " +
+                     pct(static_cast<double>(included_txs), static_cast<double>(accepted)) +
+                     " of accepted; needs 99%"});
+        // Exact accounting (issue 11): every sent transaction has one reply outcome, every accepted
+        // one a fate.
+        const std::uint64_t outcomes = accepted + rejected + unknown,
+                            fates = included_txs + expired + pending;
+        checks.push_back({outcomes == sent,
+                          "every sent transaction has a reply outcome: " + commas(accepted) +
+                              " accepted + " + commas(rejected) + " rejected + " + commas(unknown) +
+                              " unknown = " + commas(outcomes) + " of " + commas(sent) + " sent"});
+        checks.push_back(
+            {fates == accepted, "every accepted transaction has a fate: " + commas(included_txs) +
+                                    " included + " + commas(expired) + " expired + " +
+                                    commas(pending) + " pending at cutoff = " + commas(fates) +
+                                    " of " + commas(accepted) + " accepted"});
         checks.push_back({missing == 0, commas(missing) + " intervals missing (sequence gaps)"});
-        checks.push_back({finished == run.beacons.size(),
-                          std::to_string(finished) + " of " + std::to_string(run.beacons.size()) + " beacons finished"});
+        checks.push_back({finished == run.beacons.size(), std::to_string(finished) + " of " +
+                                                              std::to_string(run.beacons.size()) +
+                                                              " beacons finished"});
         bool pass = true;
         for (const auto& c : checks) pass = pass && c.first;
-        doc.html += std::string("<div class=\"verdict ") + (pass ? "pass" : "check") + "\" id=\"verdict\"><b>Verdict: " +
-                    (pass ? "PASS" : "CHECK") + "</b> — " +
-                    (pass ? "the cluster held the load and the chain took it." : "see the failed criteria below.") +
+        doc.html += std::string("<div class=\"verdict ") + (pass ? "pass" : "check") +
+                    "\" id=\"verdict\"><b>Verdict: " + (pass ? "PASS" : "CHECK") + "</b> — " +
+                    (pass ? "the cluster held the load and the chain took it."
+                          : "see the failed criteria below.") +
                     "<ul>";
         for (const auto& c : checks)
-            doc.html += std::string("<li class=\"") + (c.first ? "ok" : "bad") + "\">" + (c.first ? "✔ " : "✘ ") +
-                        esc(c.second) + "</li>";
+            doc.html += std::string("<li class=\"") + (c.first ? "ok" : "bad") + "\">" +
+                        (c.first ? "✔ " : "✘ ") + esc(c.second) + "</li>";
         doc.html += "</ul></div>\n";
         std::vector<std::vector<Cell>> kv = {
-            {{"Target rate"}, {b.any_unlimited ? "unlimited" : fixed(b.target_tx_total / span_s, 1) + " tx/s (mean)"}},
-            {{"Sent"}, {commas(sent) + " (" + fixed(static_cast<double>(sent) / span_s, 1) + " tx/s)"}},
-            {{"Accepted"}, {commas(accepted) + " (" + pct(static_cast<double>(accepted), static_cast<double>(sent)) + ")"}},
-            {{"Rejected"}, {commas(rejected) + " (" + pct(static_cast<double>(rejected), static_cast<double>(sent)) + ")"}},
-            {{"Included (beacons' view)"}, {commas(included_txs) + " tx, " + commas(included_ops) + " ops"}},
+            {{"Target rate"},
+             {b.any_unlimited ? "unlimited"
+                              : fixed(b.target_tx_total / span_s, 1) + " tx/s (mean)"}},
+            {{"Sent"},
+             {commas(sent) + " (" + fixed(static_cast<double>(sent) / span_s, 1) + " tx/s)"}},
+            {{"Accepted"},
+             {commas(accepted) + " (" +
+              pct(static_cast<double>(accepted), static_cast<double>(sent)) + ")"}},
+            {{"Rejected"},
+             {commas(rejected) + " (" +
+              pct(static_cast<double>(rejected), static_cast<double>(sent)) + ")"}},
+            {{"Included (beacons' view)"},
+             {commas(included_txs) + " tx, " + commas(included_ops) + " ops"}},
             {{"Expired without inclusion"}, {commas(expired)}},
-            {{"Reply outcome unknown"}, {commas(unknown) + " (" + pct(static_cast<double>(unknown), static_cast<double>(sent)) + " of sent)"}},
+            {{"Reply outcome unknown"},
+             {commas(unknown) + " (" +
+              pct(static_cast<double>(unknown), static_cast<double>(sent)) + " of sent)"}},
             {{"Accepted, fate unknown at cutoff"}, {commas(pending)}},
             {{"Late / dropped sends"}, {commas(late) + " / " + commas(dropped)}},
             {{"Timeouts / disconnects"}, {commas(timeouts) + " / " + commas(disconnects)}},
-            {{"Intervals stored"}, {commas(run.intervals) + (missing ? " (" + commas(missing) + " missing)" : "")}},
+            {{"Intervals stored"},
+             {commas(run.intervals) + (missing ? " (" + commas(missing) + " missing)" : "")}},
         };
         if (!nodes.empty())
             kv.push_back({{"Included (chain, " + nodes.front().node + ")"},
@@ -637,15 +721,26 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         doc.html += table({{""}, {""}}, kv, "kv");
         std::vector<std::vector<Cell>> lrows;
         auto lrow = [&](const std::string& name, const util::Histogram& h) {
-            lrows.push_back({{name}, num(commas(h.count())), num(lat(static_cast<double>(h.percentile(50)))),
-                             num(lat(static_cast<double>(h.percentile(90)))), num(lat(static_cast<double>(h.percentile(99)))),
-                             num(lat(static_cast<double>(h.percentile(99.9)))), num(lat(static_cast<double>(h.max())))});
+            lrows.push_back({{name},
+                             num(commas(h.count())),
+                             num(lat(static_cast<double>(h.percentile(50)))),
+                             num(lat(static_cast<double>(h.percentile(90)))),
+                             num(lat(static_cast<double>(h.percentile(99)))),
+                             num(lat(static_cast<double>(h.percentile(99.9)))),
+                             num(lat(static_cast<double>(h.max())))});
         };
         lrow("acceptance (from intended send)", run.acceptance);
         lrow("acceptance (from actual send)", run.acceptance_from_send);
         lrow("inclusion in a block", run.inclusion);
         doc.html += "<h3>Latency over the whole run (merged histograms)</h3>\n";
-        doc.html += table({{"Latency"}, num("count"), num("p50"), num("p90"), num("p99"), num("p99.9"), num("max")}, lrows);
+        doc.html += table({{"Latency"},
+                           num("count"),
+                           num("p50"),
+                           num("p90"),
+                           num("p99"),
+                           num("p99.9"),
+                           num("max")},
+                          lrows);
     }
 
     // ---- throughput ----
@@ -669,11 +764,15 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         // (0, 0, 3×). A centred mean over about three block intervals shows the rate instead.
         const auto& bl = nodes.front().blocks;
         std::vector<std::int64_t> gaps;
-        for (std::size_t k = 1; k < bl.size(); ++k) gaps.push_back(bl[k].timestamp_ms - bl[k - 1].timestamp_ms);
+        for (std::size_t k = 1; k < bl.size(); ++k)
+            gaps.push_back(bl[k].timestamp_ms - bl[k - 1].timestamp_ms);
         if (!gaps.empty()) {
-            std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
+            std::nth_element(gaps.begin(),
+                             gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2),
+                             gaps.end());
             const std::int64_t gap = std::max<std::int64_t>(gaps[gaps.size() / 2], 1);
-            chain_window = static_cast<std::size_t>(std::max<std::int64_t>(1, (3 * gap + b.bin_ms - 1) / b.bin_ms));
+            chain_window = static_cast<std::size_t>(
+                std::max<std::int64_t>(1, (3 * gap + b.bin_ms - 1) / b.bin_ms));
         }
         if (chain_window > 1) {
             auto smooth = [&](std::vector<double>& v) {
@@ -694,31 +793,39 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     {
         std::vector<double> target(n, NAN);
         for (std::size_t i = 0; i < n; ++i)
-            if (b.bins[i].any && !b.bins[i].unlimited) target[i] = b.bins[i].target_tx / b.bin_seconds(i, run.last_ms);
+            if (b.bins[i].any && !b.bins[i].unlimited)
+                target[i] = b.bins[i].target_tx / b.bin_seconds(i, run.last_ms);
         svg::PlotSpec p;
         p.id = "rate";
         p.title = "Transactions per second: target, sent, accepted, included";
         p.y_label = "tx/s";
         p.x = x;
-        p.series = {{"target", "#7f7f7f", target, true},
-                    {"sent", color(0), per_s([](const Bin& v) { return v.sent; })},
-                    {"accepted", color(2), per_s([](const Bin& v) { return v.accepted; })},
-                    {"included (beacons)", color(4), per_s([](const Bin& v) { return v.included_txs; })}};
-        if (!nodes.empty()) p.series.push_back({"included (chain)", color(3), chain_tx, false, false, 2.2});
+        p.series = {
+            {"target", "#7f7f7f", target, true},
+            {"sent", color(0), per_s([](const Bin& v) { return v.sent; })},
+            {"accepted", color(2), per_s([](const Bin& v) { return v.accepted; })},
+            {"included (beacons)", color(4), per_s([](const Bin& v) { return v.included_txs; })}};
+        if (!nodes.empty())
+            p.series.push_back({"included (chain)", color(3), chain_tx, false, false, 2.2});
         doc.plot(p);
         svg::PlotSpec o;
         o.id = "ops";
         o.title = "Operations per second included";
         o.y_label = "ops/s";
         o.x = x;
-        o.series = {{"included ops (beacons)", color(4), per_s([](const Bin& v) { return v.included_ops; })}};
-        if (!nodes.empty()) o.series.push_back({"included ops (chain)", color(3), chain_ops, false, false, 2.2});
+        o.series = {{"included ops (beacons)", color(4),
+                     per_s([](const Bin& v) { return v.included_ops; })}};
+        if (!nodes.empty())
+            o.series.push_back({"included ops (chain)", color(3), chain_ops, false, false, 2.2});
         doc.plot(o);
-        doc.note("Bins of " + fixed(bin_s, 0) + " s. The target is the sum of the beacons' configured rates while "
-                 "they send (from each beacon's first to its last interval with sends; none when a beacon runs "
+        doc.note("Bins of " + fixed(bin_s, 0) +
+                 " s. The target is the sum of the beacons' configured rates while "
+                 "they send (from each beacon's first to its last interval with sends; none when a "
+                 "beacon runs "
                  "unlimited). Operations sent are not in the interval record; included ops are." +
                  (chain_window > 1 ? " The chain's rate is a centred mean over " +
-                                         fixed(static_cast<double>(chain_window) * bin_s, 0) + " s (about three blocks)."
+                                         fixed(static_cast<double>(chain_window) * bin_s, 0) +
+                                         " s (about three blocks)."
                                    : std::string()));
     }
 
@@ -727,7 +834,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     for (bool incl : {false, true}) {
         svg::PlotSpec p;
         p.id = incl ? "inclusion" : "acceptance";
-        p.title = incl ? "Inclusion latency (intended send → block), per bin" : "Acceptance latency (intended send → node reply), per bin";
+        p.title = incl ? "Inclusion latency (intended send → block), per bin"
+                       : "Acceptance latency (intended send → node reply), per bin";
         p.y_label = "latency (log)";
         p.y_unit = Unit::kLatencyUs;
         p.log_y = true;
@@ -747,11 +855,14 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             for (std::uint32_t i = 0; i < util::Histogram::kBucketCount; ++i) {
                 const std::uint64_t c = h.bucket_count(i);
                 if (!c) continue;
-                const double mid = std::max(1.0, (static_cast<double>(util::Histogram::bucket_lower(i)) +
-                                                   static_cast<double>(util::Histogram::bucket_upper(i))) / 2.0);
+                const double mid =
+                    std::max(1.0, (static_cast<double>(util::Histogram::bucket_lower(i)) +
+                                   static_cast<double>(util::Histogram::bucket_upper(i))) /
+                                      2.0);
                 const long key = std::lround(std::floor(std::log10(mid) * 20.0));
                 auto& band = bands[key];
-                (incl ? band.second : band.first) += 100.0 * static_cast<double>(c) / static_cast<double>(h.count());
+                (incl ? band.second : band.first) +=
+                    100.0 * static_cast<double>(c) / static_cast<double>(h.count());
             }
         }
         svg::PlotSpec p;
@@ -767,10 +878,14 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             a.push_back(run.acceptance.count() ? v.first : NAN);
             c.push_back(run.inclusion.count() ? v.second : NAN);
         }
-        p.series = {{"acceptance", color(0), a, false, true}, {"inclusion", color(3), c, false, true}};
+        p.series = {{"acceptance", color(0), a, false, true},
+                    {"inclusion", color(3), c, false, true}};
         doc.plot(p, false);
-        doc.note("Percentiles per bin come from the bin's merged histograms (exact to 0.4 %), never from averaged "
-                 "percentiles. Latency is measured from the intended send time (no coordinated omission).");
+        doc.note(
+            "Percentiles per bin come from the bin's merged histograms (exact to 0.4 %), never "
+            "from averaged "
+            "percentiles. Latency is measured from the intended send time (no coordinated "
+            "omission).");
     }
 
     // ---- rejections ----
@@ -781,7 +896,9 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             for (const auto& [k, c] : bin.rejected_by_class) total[k] += c;
         std::vector<std::pair<std::uint64_t, std::string>> order;
         for (const auto& [k, c] : total) order.emplace_back(c, k);
-        std::sort(order.begin(), order.end(), [](const auto& l, const auto& r) { return l.first > r.first || (l.first == r.first && l.second < r.second); });
+        std::sort(order.begin(), order.end(), [](const auto& l, const auto& r) {
+            return l.first > r.first || (l.first == r.first && l.second < r.second);
+        });
         svg::PlotSpec p;
         p.id = "rejections";
         p.title = "Rejections per second by class";
@@ -792,7 +909,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             const std::string cls = order[k].second;
             p.series.push_back({cls, color(k + 1), per_s([&](const Bin& v) {
                                     auto it = v.rejected_by_class.find(cls);
-                                    return it == v.rejected_by_class.end() ? std::uint64_t{0} : it->second;
+                                    return it == v.rejected_by_class.end() ? std::uint64_t{0}
+                                                                           : it->second;
                                 })});
         }
         if (order.size() > shown) {
@@ -800,18 +918,26 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             for (std::size_t k = 0; k < shown; ++k) top.insert(order[k].second);
             p.series.push_back({"other classes", color(9), per_s([&](const Bin& v) {
                                     std::uint64_t s = 0;
-                                    for (const auto& [k, c] : v.rejected_by_class) s += top.count(k) ? 0 : c;
+                                    for (const auto& [k, c] : v.rejected_by_class)
+                                        s += top.count(k) ? 0 : c;
                                     return s;
                                 })});
         }
-        if (p.series.empty()) p.series.push_back({"rejected", color(1), per_s([](const Bin& v) { return v.rejected; })});
+        if (p.series.empty())
+            p.series.push_back(
+                {"rejected", color(1), per_s([](const Bin& v) { return v.rejected; })});
         doc.plot(p);
         std::vector<std::vector<Cell>> rows;
         for (const auto& [c, k] : order)
-            rows.push_back({{k}, num(commas(c)), num(pct(static_cast<double>(c), static_cast<double>(rejected))),
+            rows.push_back({{k},
+                            num(commas(c)),
+                            num(pct(static_cast<double>(c), static_cast<double>(rejected))),
                             num(pct(static_cast<double>(c), static_cast<double>(sent)))});
-        if (rows.empty()) doc.note("No transaction was rejected.");
-        else doc.html += table({{"Class"}, num("Count"), num("% of rejected"), num("% of sent")}, rows);
+        if (rows.empty())
+            doc.note("No transaction was rejected.");
+        else
+            doc.html +=
+                table({{"Class"}, num("Count"), num("% of rejected"), num("% of sent")}, rows);
     }
 
     // ---- in flight and send health ----
@@ -819,7 +945,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     {
         std::vector<double> inflight(n, NAN);
         for (std::size_t i = 0; i < n; ++i)
-            if (b.bins[i].any) inflight[i] = b.bins[i].in_flight_ms / (b.bin_seconds(i, run.last_ms) * 1000.0);
+            if (b.bins[i].any)
+                inflight[i] = b.bins[i].in_flight_ms / (b.bin_seconds(i, run.last_ms) * 1000.0);
         svg::PlotSpec p;
         p.id = "inflight";
         p.title = "Transactions in flight (sent, no reply yet; all beacons, time-weighted)";
@@ -829,15 +956,18 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         doc.plot(p);
         svg::PlotSpec h;
         h.id = "health";
-        h.title = "Send health per second: late and dropped sends, timeouts, disconnects, expired, unknown outcome";
+        h.title =
+            "Send health per second: late and dropped sends, timeouts, disconnects, expired, "
+            "unknown outcome";
         h.y_label = "per s";
         h.x = x;
-        h.series = {{"late sends", color(3), per_s([](const Bin& v) { return v.late; })},
-                    {"dropped sends", color(1), per_s([](const Bin& v) { return v.dropped; })},
-                    {"timeouts", color(4), per_s([](const Bin& v) { return v.timeouts; })},
-                    {"disconnects", color(5), per_s([](const Bin& v) { return v.disconnects; })},
-                    {"expired unincluded", color(6), per_s([](const Bin& v) { return v.expired; })},
-                    {"reply outcome unknown", color(7), per_s([](const Bin& v) { return v.unknown; })}};
+        h.series = {
+            {"late sends", color(3), per_s([](const Bin& v) { return v.late; })},
+            {"dropped sends", color(1), per_s([](const Bin& v) { return v.dropped; })},
+            {"timeouts", color(4), per_s([](const Bin& v) { return v.timeouts; })},
+            {"disconnects", color(5), per_s([](const Bin& v) { return v.disconnects; })},
+            {"expired unincluded", color(6), per_s([](const Bin& v) { return v.expired; })},
+            {"reply outcome unknown", color(7), per_s([](const Bin& v) { return v.unknown; })}};
         doc.plot(h);
     }
 
@@ -845,8 +975,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     doc.section("beacons", "Beacons");
     {
         const std::size_t nb = b.beacon_ids.size();
-        std::vector<std::vector<double>> rate(nb, std::vector<double>(n, NAN)), lag(nb, std::vector<double>(n, NAN)),
-            cpu(nb, std::vector<double>(n, NAN));
+        std::vector<std::vector<double>> rate(nb, std::vector<double>(n, NAN)),
+            lag(nb, std::vector<double>(n, NAN)), cpu(nb, std::vector<double>(n, NAN));
         for (std::size_t k = 0; k < nb; ++k)
             for (std::size_t i = 0; i < n; ++i) {
                 const BeaconBin& bb = b.per_beacon[k][i];
@@ -887,7 +1017,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         c.series = series(cpu, "beacon");
         doc.plot(c);
         if (!each)
-            doc.note(std::to_string(nb) + " beacons: the plots show the minimum, median and maximum across beacons "
+            doc.note(std::to_string(nb) +
+                     " beacons: the plots show the minimum, median and maximum across beacons "
                      "per bin; the table in Run identity lists each one.");
     }
 
@@ -895,16 +1026,22 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     doc.section("nodes", "Per-node and per-host split");
     {
         if (nodes.empty()) {
-            doc.note("Per-node split: no chain observer data in this store (the interval record does not name the "
-                     "node a transaction went to). The split by beacon host follows.");
+            doc.note(
+                "Per-node split: no chain observer data in this store (the interval record does "
+                "not name the "
+                "node a transaction went to). The split by beacon host follows.");
         } else {
             std::vector<std::vector<Cell>> rows;
             for (const auto& nd : nodes)
-                rows.push_back({{nd.node}, num(commas(nd.blocks.size())), num(commas(static_cast<std::uint64_t>(nd.tx))),
+                rows.push_back({{nd.node},
+                                num(commas(nd.blocks.size())),
+                                num(commas(static_cast<std::uint64_t>(nd.tx))),
                                 num(commas(static_cast<std::uint64_t>(nd.ops))),
                                 num(svg::format(static_cast<double>(nd.bytes), Unit::kBytes)),
                                 num(commas(static_cast<std::uint64_t>(nd.missed)))});
-            doc.html += table({{"Node"}, num("Blocks"), num("Tx"), num("Ops"), num("Bytes"), num("Missed slots")}, rows);
+            doc.html += table(
+                {{"Node"}, num("Blocks"), num("Tx"), num("Ops"), num("Bytes"), num("Missed slots")},
+                rows);
             svg::PlotSpec p;
             p.id = "node-tx";
             p.title = "Included tx/s per node (chain observer)";
@@ -936,7 +1073,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
             h.series.push_back({host, color(k++), y});
         }
         doc.plot(h);
-        if (b.per_host.size() > 10) doc.note("The first 10 of " + std::to_string(b.per_host.size()) + " hosts are drawn.");
+        if (b.per_host.size() > 10)
+            doc.note("The first 10 of " + std::to_string(b.per_host.size()) + " hosts are drawn.");
     }
 
     // ---- chain ----
@@ -945,7 +1083,8 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     if (nodes.empty()) {
         doc.html += "<p class=\"note\" id=\"no-chain\">No chain observer data in this store" +
                     std::string(have_blocks_table ? " for this run" : "") +
-                    ": block fullness and missed slots need the chain observer's <code>blocks</code> table.</p>\n";
+                    ": block fullness and missed slots need the chain observer's "
+                    "<code>blocks</code> table.</p>\n";
     } else {
         const NodeBlocks& nd = nodes.front();
         std::vector<double> bx, ops, txs, bytes, missed;
@@ -979,10 +1118,12 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         m.x = bx;
         m.series = {{"missed slots", color(1), missed}};
         doc.plot(m);
-        doc.note("The chain's maximum block size and operations per block are not in the store yet: the plots "
-                 "show absolute values.");
-        blocks_json = {{"node", nd.node}, {"count", nd.blocks.size()}, {"tx", nd.tx}, {"ops", nd.ops},
-                       {"bytes", nd.bytes}, {"missed", nd.missed}};
+        doc.note(
+            "The chain's maximum block size and operations per block are not in the store yet: the "
+            "plots "
+            "show absolute values.");
+        blocks_json = {{"node", nd.node}, {"count", nd.blocks.size()}, {"tx", nd.tx},
+                       {"ops", nd.ops},   {"bytes", nd.bytes},         {"missed", nd.missed}};
     }
 
     // ---- events ----
@@ -992,9 +1133,13 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     } else {
         std::vector<std::vector<Cell>> rows;
         for (const auto& e : run.events)
-            rows.push_back({{collector::iso8601_ms(e.unix_ms).substr(11, 12)},
-                            {svg::format(static_cast<double>(e.unix_ms - b.t0_ms) / 1000.0, Unit::kElapsed)},
-                            {e.level}, {e.source}, {e.kind}, {e.text}});
+            rows.push_back(
+                {{collector::iso8601_ms(e.unix_ms).substr(11, 12)},
+                 {svg::format(static_cast<double>(e.unix_ms - b.t0_ms) / 1000.0, Unit::kElapsed)},
+                 {e.level},
+                 {e.source},
+                 {e.kind},
+                 {e.text}});
         doc.html += table({{"Time (UTC)"}, {"+"}, {"Level"}, {"Source"}, {"Kind"}, {"Text"}}, rows);
     }
     if (!run.uptime.empty()) {
@@ -1002,12 +1147,22 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
         std::vector<std::vector<Cell>> rows;
         for (const auto& u : run.uptime) {
             std::string statuses;
-            for (const auto& [k, c] : u.by_status) statuses += (statuses.empty() ? "" : " ") + k + ":" + std::to_string(c);
-            rows.push_back({{u.endpoint}, num(commas(u.checks)), num(pct(static_cast<double>(u.up), static_cast<double>(u.checks))),
-                            {statuses}, num(lat(static_cast<double>(u.duration.percentile(50)))),
+            for (const auto& [k, c] : u.by_status)
+                statuses += (statuses.empty() ? "" : " ") + k + ":" + std::to_string(c);
+            rows.push_back({{u.endpoint},
+                            num(commas(u.checks)),
+                            num(pct(static_cast<double>(u.up), static_cast<double>(u.checks))),
+                            {statuses},
+                            num(lat(static_cast<double>(u.duration.percentile(50)))),
                             num(lat(static_cast<double>(u.duration.percentile(99))))});
         }
-        doc.html += table({{"Endpoint"}, num("Checks"), num("Up"), {"Statuses"}, num("p50 probe"), num("p99 probe")}, rows);
+        doc.html += table({{"Endpoint"},
+                           num("Checks"),
+                           num("Up"),
+                           {"Statuses"},
+                           num("p50 probe"),
+                           num("p99 probe")},
+                          rows);
     }
     doc.close();
 
@@ -1037,43 +1192,59 @@ std::string render_html(const std::string& store_path, const Run& run, const Htm
     bins["incl_p50"] = arr(pctl(true, 50));
     bins["incl_p99"] = arr(pctl(true, 99));
     data["bins"] = std::move(bins);
-    data["totals"] = {{"intervals", b.frames}, {"sent", sent},         {"accepted", accepted},
-                      {"rejected", rejected},  {"included_txs", included_txs}, {"included_ops", included_ops},
-                      {"expired_unincluded", expired}, {"unknown_outcome", unknown}, {"pending_at_cutoff", pending},
-                      {"events", run.events.size()}, {"beacons", run.beacons.size()},
-                      {"acc_p99", run.acceptance.percentile(99)}, {"incl_p99", run.inclusion.percentile(99)}};
+    data["totals"] = {{"intervals", b.frames},
+                      {"sent", sent},
+                      {"accepted", accepted},
+                      {"rejected", rejected},
+                      {"included_txs", included_txs},
+                      {"included_ops", included_ops},
+                      {"expired_unincluded", expired},
+                      {"unknown_outcome", unknown},
+                      {"pending_at_cutoff", pending},
+                      {"events", run.events.size()},
+                      {"beacons", run.beacons.size()},
+                      {"acc_p99", run.acceptance.percentile(99)},
+                      {"incl_p99", run.inclusion.percentile(99)}};
     data["blocks"] = blocks_json;
     data["plots"] = std::move(doc.plots);
     std::string data_text = data.dump();
     for (std::size_t pos = 0; (pos = data_text.find("</", pos)) != std::string::npos; pos += 3)
         data_text.replace(pos, 2, "<\\/");
 
-    const std::int64_t generated =
-        opt.generated_ms ? opt.generated_ms
-                         : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const std::int64_t generated = opt.generated_ms
+                                       ? opt.generated_ms
+                                       : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count();
     std::string out;
     out.reserve(doc.html.size() + data_text.size() + 16384);
-    out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-           "script-src 'unsafe-inline'; img-src data:\">\n"
-           "<link rel=\"icon\" href=\"data:,\">\n<title>bts-stress run " +
-           esc(run.run_id) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n";
-    out += "<h1>Stress test report: " + esc(run.run_id) + "</h1>\n<p class=\"sub\">" + esc(utc(run.first_ms)) + " — " +
-           esc(utc(run.last_ms)) + " · " + std::to_string(run.beacons.size()) + " beacon(s) · generated by bts-report " +
+    out +=
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+        "'unsafe-inline'; "
+        "script-src 'unsafe-inline'; img-src data:\">\n"
+        "<link rel=\"icon\" href=\"data:,\">\n<title>bts-stress run " +
+        esc(run.run_id) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n";
+    out += "<h1>Stress test report: " + esc(run.run_id) + "</h1>\n<p class=\"sub\">" +
+           esc(utc(run.first_ms)) + " — " + esc(utc(run.last_ms)) + " · " +
+           std::to_string(run.beacons.size()) + " beacon(s) · generated by bts-report " +
            BTS_VERSION + " at " + esc(utc(generated)) + "</p>\n";
-    out += "<nav><a href=\"#identity\">Identity</a><a href=\"#summary\">Summary</a><a href=\"#throughput\">Throughput</a>"
-           "<a href=\"#latency\">Latency</a><a href=\"#rejections\">Rejections</a><a href=\"#inflight\">In flight</a>"
-           "<a href=\"#beacons\">Beacons</a><a href=\"#nodes\">Nodes</a><a href=\"#chain\">Blocks</a>"
-           "<a href=\"#events\">Events</a></nav>\n";
+    out +=
+        "<nav><a href=\"#identity\">Identity</a><a href=\"#summary\">Summary</a><a "
+        "href=\"#throughput\">Throughput</a>"
+        "<a href=\"#latency\">Latency</a><a href=\"#rejections\">Rejections</a><a "
+        "href=\"#inflight\">In flight</a>"
+        "<a href=\"#beacons\">Beacons</a><a href=\"#nodes\">Nodes</a><a href=\"#chain\">Blocks</a>"
+        "<a href=\"#events\">Events</a></nav>\n";
     out += doc.html;
     if (run.undecodable_frames || b.undecodable)
         out += "<p class=\"note\">" + commas(std::max(run.undecodable_frames, b.undecodable)) +
                " stored intervals could not be decoded and are left out.</p>\n";
     out += "<footer>All times UTC. Source: " + esc(store_path) + ", run " + esc(run.run_id) +
            ". Numbers behind every plot are embedded in this file (script#report-data).</footer>\n";
-    out += "<div id=\"tip\" hidden></div>\n<script type=\"application/json\" id=\"report-data\">" + data_text +
-           "</script>\n<script>" + kJs + "</script>\n</body>\n</html>\n";
+    out += "<div id=\"tip\" hidden></div>\n<script type=\"application/json\" id=\"report-data\">" +
+           data_text + "</script>\n<script>" + kJs + "</script>\n</body>\n</html>\n";
     return out;
 }
 

@@ -18,7 +18,7 @@
 namespace bts::report {
 
 struct HtmlOptions {
-    std::size_t max_points = 600;  // time bins per series at most
+    std::size_t max_points = 600;   // time bins per series at most
     std::int64_t generated_ms = 0;  // "generated at" stamp; 0 = now
 };
 

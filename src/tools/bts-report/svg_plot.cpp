@@ -32,9 +32,13 @@ std::string short_num(double v) {
     return trimmed(v, 3);
 }
 
-std::string px(double v) { return trimmed(v, 1); }
+std::string px(double v) {
+    return trimmed(v, 1);
+}
 
-bool usable(double v, bool log) { return std::isfinite(v) && (!log || v > 0); }
+bool usable(double v, bool log) {
+    return std::isfinite(v) && (!log || v > 0);
+}
 
 double nice_step(double range, int target) {
     if (range <= 0) return 1;
@@ -46,8 +50,8 @@ double nice_step(double range, int target) {
 }
 
 double elapsed_step(double range) {
-    for (double s : {1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
-                     10800.0, 21600.0, 43200.0, 86400.0})
+    for (double s : {1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0,
+                     3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0})
         if (range / s <= 8) return s;
     return nice_step(range, 8);
 }
@@ -80,9 +84,11 @@ std::vector<double> ticks(const Axis& a, Unit unit, bool& minor_labels) {
         }
         return out;
     }
-    const double step = unit == Unit::kElapsed ? elapsed_step(a.hi - a.lo) : nice_step(a.hi - a.lo, 5);
+    const double step =
+        unit == Unit::kElapsed ? elapsed_step(a.hi - a.lo) : nice_step(a.hi - a.lo, 5);
     if (!(step > 0) || (a.hi - a.lo) / step > 1000) return out;
-    for (double v = std::ceil(a.lo / step - 1e-9) * step; v <= a.hi + step * 1e-9 && out.size() < 1000; v += step)
+    for (double v = std::ceil(a.lo / step - 1e-9) * step;
+         v <= a.hi + step * 1e-9 && out.size() < 1000; v += step)
         out.push_back(v);
     return out;
 }
@@ -94,12 +100,23 @@ std::string escape(const std::string& s) {
     out.reserve(s.size());
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -126,10 +143,13 @@ std::string format(double v, Unit unit) {
             return short_num(v) + " B";
         case Unit::kElapsed: {
             const auto s = static_cast<long long>(std::llround(v));
-            const long long h = std::llabs(s) / 3600, m = std::llabs(s) / 60 % 60, sec = std::llabs(s) % 60;
+            const long long h = std::llabs(s) / 3600, m = std::llabs(s) / 60 % 60,
+                            sec = std::llabs(s) % 60;
             char buf[48];
-            if (h) std::snprintf(buf, sizeof buf, "%s%lld:%02lld:%02lld", s < 0 ? "-" : "", h, m, sec);
-            else std::snprintf(buf, sizeof buf, "%s%lld:%02lld", s < 0 ? "-" : "", m, sec);
+            if (h)
+                std::snprintf(buf, sizeof buf, "%s%lld:%02lld:%02lld", s < 0 ? "-" : "", h, m, sec);
+            else
+                std::snprintf(buf, sizeof buf, "%s%lld:%02lld", s < 0 ? "-" : "", m, sec);
             return buf;
         }
     }
@@ -165,13 +185,15 @@ std::string render(const PlotSpec& spec) {
             if (std::isfinite(x)) xmin = std::min(xmin, x), xmax = std::max(xmax, x);
         for (const auto& m : spec.markers) xmin = std::min(xmin, m.x), xmax = std::max(xmax, m.x);
     }
-    std::string out = "<figure class=\"plot\" id=\"plot-" + spec.id + "\">\n<figcaption>" + escape(spec.title) +
-                      "</figcaption>\n";
+    std::string out = "<figure class=\"plot\" id=\"plot-" + spec.id + "\">\n<figcaption>" +
+                      escape(spec.title) + "</figcaption>\n";
     if (!std::isfinite(xmin)) xmin = xa.log ? 1 : 0, xmax = xa.log ? 10 : 1;
     if (xmax <= xmin) xmax = xmin + (xa.log ? xmin * 9 : 1);
     if (!std::isfinite(ymin)) ymin = ya.log ? 1 : 0, ymax = ya.log ? 10 : 1;
-    if (!ya.log) ymin = std::isfinite(spec.y_min) ? spec.y_min : std::min(0.0, ymin);
-    else if (std::isfinite(spec.y_min) && spec.y_min > 0) ymin = spec.y_min;
+    if (!ya.log)
+        ymin = std::isfinite(spec.y_min) ? spec.y_min : std::min(0.0, ymin);
+    else if (std::isfinite(spec.y_min) && spec.y_min > 0)
+        ymin = spec.y_min;
     if (ymax <= ymin) ymax = ya.log ? ymin * 10 : ymin + 1;
     if (xa.log) {
         xa.lo = std::log10(xmin);
@@ -191,10 +213,11 @@ std::string render(const PlotSpec& spec) {
         if (ya.hi <= ya.lo) ya.hi = ya.lo + step;
     }
 
-    out += "<svg class=\"plot\" viewBox=\"0 0 " + px(W) + " " + px(H) + "\" width=\"" + px(W) + "\" height=\"" +
-           px(H) + "\" role=\"img\" aria-label=\"" + escape(spec.title) + "\" data-plot=\"" + spec.id +
-           "\" data-points=\"" + std::to_string(points) + "\" data-x0=\"" + px(xa.p0) + "\" data-x1=\"" + px(xa.p1) +
-           "\" data-xmin=\"" + trimmed(xmin, 3) + "\" data-xmax=\"" + trimmed(xmax, 3) + "\" data-logx=\"" +
+    out += "<svg class=\"plot\" viewBox=\"0 0 " + px(W) + " " + px(H) + "\" width=\"" + px(W) +
+           "\" height=\"" + px(H) + "\" role=\"img\" aria-label=\"" + escape(spec.title) +
+           "\" data-plot=\"" + spec.id + "\" data-points=\"" + std::to_string(points) +
+           "\" data-x0=\"" + px(xa.p0) + "\" data-x1=\"" + px(xa.p1) + "\" data-xmin=\"" +
+           trimmed(xmin, 3) + "\" data-xmax=\"" + trimmed(xmax, 3) + "\" data-logx=\"" +
            (xa.log ? "1" : "0") + "\">\n";
     // Grid and axes.
     bool minor_labels = false;
@@ -203,30 +226,31 @@ std::string render(const PlotSpec& spec) {
     for (double v : ticks(ya, spec.y_unit, minor_labels)) {
         const double y = ya.map(v);
         const bool major = !ya.log || std::fabs(std::log10(v) - std::round(std::log10(v))) < 1e-9;
-        out += "<line x1=\"" + px(xa.p0) + "\" x2=\"" + px(xa.p1) + "\" y1=\"" + px(y) + "\" y2=\"" + px(y) + "\"" +
-               (major ? "" : " class=\"minor\"") + "/>";
+        out += "<line x1=\"" + px(xa.p0) + "\" x2=\"" + px(xa.p1) + "\" y1=\"" + px(y) +
+               "\" y2=\"" + px(y) + "\"" + (major ? "" : " class=\"minor\"") + "/>";
         if (major || minor_labels)
-            labels += "<text x=\"" + px(xa.p0 - 5) + "\" y=\"" + px(y + 3.5) + "\" text-anchor=\"end\">" +
-                      escape(format(v, spec.y_unit)) + "</text>";
+            labels += "<text x=\"" + px(xa.p0 - 5) + "\" y=\"" + px(y + 3.5) +
+                      "\" text-anchor=\"end\">" + escape(format(v, spec.y_unit)) + "</text>";
     }
     for (double v : ticks(xa, spec.x_unit, minor_labels)) {
         const double x = xa.map(v);
         const bool major = !xa.log || std::fabs(std::log10(v) - std::round(std::log10(v))) < 1e-9;
-        out += "<line x1=\"" + px(x) + "\" x2=\"" + px(x) + "\" y1=\"" + px(ya.p1) + "\" y2=\"" + px(ya.p0) + "\"" +
-               (major ? "" : " class=\"minor\"") + "/>";
+        out += "<line x1=\"" + px(x) + "\" x2=\"" + px(x) + "\" y1=\"" + px(ya.p1) + "\" y2=\"" +
+               px(ya.p0) + "\"" + (major ? "" : " class=\"minor\"") + "/>";
         if (major || minor_labels)
-            labels += "<text x=\"" + px(x) + "\" y=\"" + px(ya.p0 + 14) + "\" text-anchor=\"middle\">" +
-                      escape(format(v, spec.x_unit)) + "</text>";
+            labels += "<text x=\"" + px(x) + "\" y=\"" + px(ya.p0 + 14) +
+                      "\" text-anchor=\"middle\">" + escape(format(v, spec.x_unit)) + "</text>";
     }
     out += "</g>\n<rect class=\"frame\" x=\"" + px(xa.p0) + "\" y=\"" + px(ya.p1) + "\" width=\"" +
-           px(xa.p1 - xa.p0) + "\" height=\"" + px(ya.p0 - ya.p1) + "\"/>\n<g class=\"labels\">" + labels;
+           px(xa.p1 - xa.p0) + "\" height=\"" + px(ya.p0 - ya.p1) + "\"/>\n<g class=\"labels\">" +
+           labels;
     if (!spec.y_label.empty())
         out += "<text class=\"ylabel\" transform=\"translate(12," + px((ya.p0 + ya.p1) / 2) +
                ") rotate(-90)\" text-anchor=\"middle\">" + escape(spec.y_label) + "</text>";
     out += "</g>\n";
     if (points == 0)
-        out += "<text class=\"nodata\" x=\"" + px((xa.p0 + xa.p1) / 2) + "\" y=\"" + px((ya.p0 + ya.p1) / 2) +
-               "\" text-anchor=\"middle\">no data</text>\n";
+        out += "<text class=\"nodata\" x=\"" + px((xa.p0 + xa.p1) / 2) + "\" y=\"" +
+               px((ya.p0 + ya.p1) / 2) + "\" text-anchor=\"middle\">no data</text>\n";
 
     // Series.
     const double base = ya.p0;
@@ -239,10 +263,11 @@ std::string render(const PlotSpec& spec) {
             for (std::size_t i = 0; i < n; ++i) {
                 if (!usable(spec.x[i], xa.log) || !usable(s.y[i], ya.log) || s.y[i] <= 0) continue;
                 const double x = xa.map(spec.x[i]), y = std::max(ya.p1, ya.map(s.y[i]));
-                d += "M" + px(x - bw / 2) + "," + px(base) + "V" + px(y) + "h" + px(bw) + "V" + px(base) + "Z";
+                d += "M" + px(x - bw / 2) + "," + px(base) + "V" + px(y) + "h" + px(bw) + "V" +
+                     px(base) + "Z";
             }
-            out += "<path class=\"series bars\" data-name=\"" + escape(s.name) + "\" fill=\"" + s.color + "\" d=\"" +
-                   d + "\"/>\n";
+            out += "<path class=\"series bars\" data-name=\"" + escape(s.name) + "\" fill=\"" +
+                   s.color + "\" d=\"" + d + "\"/>\n";
             continue;
         }
         std::string d;
@@ -265,17 +290,19 @@ std::string render(const PlotSpec& spec) {
         if (s.area && !d.empty()) {
             const std::string line = d;
             d += "L" + px(last_x) + "," + px(base) + "L" + px(first_x) + "," + px(base) + "Z";
-            out += "<path class=\"series area\" fill=\"" + s.color + "\" fill-opacity=\"0.25\" d=\"" + d + "\"/>\n";
+            out += "<path class=\"series area\" fill=\"" + s.color +
+                   "\" fill-opacity=\"0.25\" d=\"" + d + "\"/>\n";
             d = line;
         }
-        out += "<path class=\"series\" data-name=\"" + escape(s.name) + "\" fill=\"none\" stroke=\"" + s.color +
-               "\" stroke-width=\"" + px(s.width) + "\"" + (s.dashed ? " stroke-dasharray=\"5 3\"" : "") + " d=\"" +
-               d + "\"/>\n";
+        out += "<path class=\"series\" data-name=\"" + escape(s.name) +
+               "\" fill=\"none\" stroke=\"" + s.color + "\" stroke-width=\"" + px(s.width) + "\"" +
+               (s.dashed ? " stroke-dasharray=\"5 3\"" : "") + " d=\"" + d + "\"/>\n";
     }
 
     // Run events: one marker per pixel column, tooltips merged.
     if (!spec.markers.empty() && !xa.log) {
-        std::map<long, std::pair<std::string, std::vector<std::string>>> cols;  // px → (worst level, labels)
+        std::map<long, std::pair<std::string, std::vector<std::string>>>
+            cols;  // px → (worst level, labels)
         auto rank = [](const std::string& l) { return l == "error" ? 2 : l == "warn" ? 1 : 0; };
         for (const auto& m : spec.markers) {
             auto& c = cols[std::lround(xa.map(m.x))];
@@ -285,16 +312,22 @@ std::string render(const PlotSpec& spec) {
         out += "<g class=\"markers\">";
         for (const auto& [x, c] : cols) {
             std::string tip;
-            for (std::size_t i = 0; i < c.second.size() && i < 8; ++i) tip += (i ? "\n" : "") + c.second[i];
-            if (c.second.size() > 8) tip += "\n… and " + std::to_string(c.second.size() - 8) + " more";
-            const std::string lvl = c.first == "error" ? "error" : c.first == "warn" ? "warn" : "info";
+            for (std::size_t i = 0; i < c.second.size() && i < 8; ++i)
+                tip += (i ? "\n" : "") + c.second[i];
+            if (c.second.size() > 8)
+                tip += "\n… and " + std::to_string(c.second.size() - 8) + " more";
+            const std::string lvl = c.first == "error"  ? "error"
+                                    : c.first == "warn" ? "warn"
+                                                        : "info";
             out += "<g class=\"marker " + lvl + "\"><title>" + escape(tip) + "</title><line x1=\"" +
-                   std::to_string(x) + "\" x2=\"" + std::to_string(x) + "\" y1=\"" + px(ya.p1) + "\" y2=\"" +
-                   px(ya.p0) + "\"/><path d=\"M" + std::to_string(x - 4) + "," + px(ya.p1) + "h8l-4,6Z\"/></g>";
+                   std::to_string(x) + "\" x2=\"" + std::to_string(x) + "\" y1=\"" + px(ya.p1) +
+                   "\" y2=\"" + px(ya.p0) + "\"/><path d=\"M" + std::to_string(x - 4) + "," +
+                   px(ya.p1) + "h8l-4,6Z\"/></g>";
         }
         out += "</g>\n";
     }
-    out += "<line class=\"cursor\" x1=\"0\" x2=\"0\" y1=\"" + px(ya.p1) + "\" y2=\"" + px(ya.p0) + "\"/>\n</svg>\n";
+    out += "<line class=\"cursor\" x1=\"0\" x2=\"0\" y1=\"" + px(ya.p1) + "\" y2=\"" + px(ya.p0) +
+           "\"/>\n</svg>\n";
 
     out += "<div class=\"legend\">";
     for (const auto& s : spec.series)

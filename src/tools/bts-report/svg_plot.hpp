@@ -48,8 +48,9 @@ struct PlotSpec {
     Unit y_unit = Unit::kCount;
     bool log_x = false;
     bool log_y = false;
-    bool bars = false;           // draw each series as bars at its x values (e.g. missed slots)
-    double y_min = std::numeric_limits<double>::quiet_NaN();  // NaN = from the data (0 on linear axes)
+    bool bars = false;  // draw each series as bars at its x values (e.g. missed slots)
+    double y_min =
+        std::numeric_limits<double>::quiet_NaN();  // NaN = from the data (0 on linear axes)
     std::vector<double> x;
     std::vector<Series> series;
     std::vector<Marker> markers;
