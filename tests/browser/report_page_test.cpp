@@ -286,6 +286,23 @@ TEST(ReportPage, RealRunInHeadlessChromiumAndPdf) {
         ASSERT_TRUE(chrome.wait_for("return document.readyState === 'complete';", 20s));
     }
 
+    // ---- Firefox, when installed (not in scripts/setup.sh: Debian 12 has no geckodriver, so this
+    // only checks that it renders the page to a non-trivial screenshot) ----
+    if (::access("/usr/bin/firefox-esr", X_OK) == 0) {
+        const std::string png = dir.file("firefox.png");
+        std::filesystem::create_directories(dir.file("firefox-profile"));
+        const auto ff = bts::test::run_program(
+            "/usr/bin/firefox-esr",
+            {"--headless", "--no-remote", "--profile", dir.file("firefox-profile"), "--window-size=1100,2400",
+             "--screenshot", png, "file://" + html},
+            {}, 120s);
+        EXPECT_EQ(ff.exit_code, 0) << ff.err;
+        ASSERT_TRUE(std::filesystem::exists(png)) << ff.out << ff.err;
+        EXPECT_GT(std::filesystem::file_size(png), 50'000u);  // a blank page is a few KB
+        std::filesystem::copy_file(png, shots + "/report-firefox.png",
+                                   std::filesystem::copy_options::overwrite_existing);
+    }
+
     // ---- print to PDF ----
     const std::string pdf = dir.file("report.pdf");
     chrome.print_pdf(pdf);
