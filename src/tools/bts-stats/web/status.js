@@ -35,6 +35,19 @@ function certCell(e) {
             flags.length ? el("div", {class: "sub"}, flags.join(", ")) : null);
 }
 
+// Since when the endpoint has been up (or down): the current status's start, or earlier if the
+// probes before it (the sparkline's) were on the same side, e.g. DOWN then TIMEOUT.
+function sideSince(e) {
+  let t = e.status_since_ms;
+  const spark = e.spark || [];
+  for (let i = spark.length - 1; i >= 0; i--) {
+    const up = spark[i][2] === "UP" || spark[i][2] === "CERT_EXPIRING";
+    if (up !== e.up) break;
+    t = Math.min(t, spark[i][0]);
+  }
+  return t;
+}
+
 // Worst first: down, wrong chain or fork, certificate problems, stale, expiring, up.
 function severity(e) {
   if (e.status === "DOWN" || e.status === "TIMEOUT") return 0;
@@ -81,7 +94,7 @@ function row(e, nowMs) {
     el("td", {class: "name"}, el("strong", {}, e.name), el("div", {class: "sub"}, (e.kind === "es" ? "Elasticsearch · " : "") + e.url),
        dayStrip(e.name)),
     el("td", {}, el("span", {class: "badge s-" + e.status}, e.status),
-       e.status_since_ms ? el("div", {class: "sub since"}, `${e.up ? "up" : "down"} since ${fmtWhen(e.status_since_ms)}`) : null,
+       e.status_since_ms ? el("div", {class: "sub since"}, `${e.up ? "up" : "down"} since ${fmtWhen(sideSince(e))}`) : null,
        e.error ? el("div", {class: "sub err"}, e.error) : null),
     el("td", {}, sparkline(e.spark, 160, 32)),
     el("td", {class: "num", title: `dns ${fmtMs(e.dns_ms)} · tcp ${fmtMs(e.connect_ms)} · tls ${fmtMs(e.tls_ms)} · ws ${fmtMs(e.ws_ms)} · rpc ${fmtMs(e.rpc_ms)}`},
