@@ -1,6 +1,6 @@
-// Replays what a real witness_node's elasticsearch/es_objects plugins sent into the ES emulator over
-// real HTTP, byte for byte, and checks every reply is what Elasticsearch 7/8 answers and every bulk
-// action is applied exactly once (documents by index and _id, deletes honoured).
+// Replays what a real witness_node's elasticsearch/es_objects plugins sent into the ES emulator
+// over real HTTP, byte for byte, and checks every reply is what Elasticsearch 7/8 answers and every
+// bulk action is applied exactly once (documents by index and _id, deletes honoured).
 #include "es_capture.hpp"
 #include "es_emulator.hpp"
 
@@ -23,7 +23,9 @@ using nlohmann::json;
 namespace {
 
 using Captured = bts::test::CapturedRequest;
-std::vector<Captured> load_capture() { return bts::test::load_es_capture(); }
+std::vector<Captured> load_capture() {
+    return bts::test::load_es_capture();
+}
 
 struct RawReply {
     int status = 0;
@@ -48,10 +50,13 @@ RawReply send_raw(std::uint16_t port, const Captured& c) {
     }
     std::string req = c.method + " " + c.path + " HTTP/1.1\r\n";
     for (const auto& [k, v] : c.headers) {
-        if (k == "Host") req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
-        else if (k != "Content-Length") req += k + ": " + v + "\r\n";
+        if (k == "Host")
+            req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
+        else if (k != "Content-Length")
+            req += k + ": " + v + "\r\n";
     }
-    if (c.method == "POST" || !c.body.empty()) req += "Content-Length: " + std::to_string(c.body.size()) + "\r\n";
+    if (c.method == "POST" || !c.body.empty())
+        req += "Content-Length: " + std::to_string(c.body.size()) + "\r\n";
     req += "\r\n" + c.body;
     for (std::size_t off = 0; off < req.size();) {
         ssize_t n = ::send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
@@ -65,7 +70,8 @@ RawReply send_raw(std::uint16_t port, const Captured& c) {
         ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
         if (n <= 0) break;
         buf.append(tmp, static_cast<std::size_t>(n));
-        if (head_end == std::string::npos && (head_end = buf.find("\r\n\r\n")) != std::string::npos) {
+        if (head_end == std::string::npos &&
+            (head_end = buf.find("\r\n\r\n")) != std::string::npos) {
             r.headers = buf.substr(0, head_end);
             auto cl = r.headers.find("content-length: ");
             length = cl == std::string::npos ? 0 : std::stoul(r.headers.substr(cl + 16));
@@ -99,7 +105,8 @@ void replay_and_check(const std::string& version) {
         json j = json::parse(r.body, nullptr, false);
         ASSERT_FALSE(j.is_discarded()) << c.path << ": " << r.body;
         if (c.path == "/_nodes") {
-            // check_status(): the plugin only needs a non-empty body; ES answers 200 with node info.
+            // check_status(): the plugin only needs a non-empty body; ES answers 200 with node
+            // info.
             EXPECT_EQ(r.status, 200);
             EXPECT_EQ(j["_nodes"]["successful"], 1);
             ASSERT_EQ(j["nodes"].size(), 1u);
@@ -185,36 +192,45 @@ void replay_and_check(const std::string& version) {
     EXPECT_EQ(es.count("objects-limitorder"), per_index["objects-limitorder"]);
     auto stats = es.stats();
     EXPECT_EQ(stats["items"], index_actions + deletes);
-    EXPECT_EQ(stats["items_created"].get<std::size_t>() + stats["items_updated"].get<std::size_t>(), index_actions);
+    EXPECT_EQ(stats["items_created"].get<std::size_t>() + stats["items_updated"].get<std::size_t>(),
+              index_actions);
     EXPECT_EQ(stats["items_rejected"], 0);
     EXPECT_EQ(stats["items_400"], 0);
 
     // The plugin's own query API (elasticsearch-mode 1 or 2): get_operation_by_id and
     // get_account_history, exactly as elasticsearch_plugin.cpp writes them.
-    json doc = json::parse(send_raw(es.port(), {"GET", "/bitshares-2026-12/_doc/2.9.0", "", {}}).body)["_source"];
+    json doc = json::parse(
+        send_raw(es.port(), {"GET", "/bitshares-2026-12/_doc/2.9.0", "", {}}).body)["_source"];
     const std::string op_id = doc["account_history"]["operation_id"];
     const std::string account = doc["account_history"]["account"];
-    const std::vector<std::pair<std::string, std::string>> h = {{"Content-Type", "application/json"},
-                                                                {"User-Agent", "bitshares-core/6.1"}};
-    RawReply r = send_raw(es.port(), {"POST", "/bitshares-*/_search",
-                                      "\n   {\n      \"query\": {\n         \"match\":\n         {\n            "
-                                      "\"account_history.operation_id\": \"" + op_id + "\"\n         }\n      }\n   }\n   ",
-                                      h});
+    const std::vector<std::pair<std::string, std::string>> h = {
+        {"Content-Type", "application/json"}, {"User-Agent", "bitshares-core/6.1"}};
+    RawReply r = send_raw(
+        es.port(), {"POST", "/bitshares-*/_search",
+                    "\n   {\n      \"query\": {\n         \"match\":\n         {\n            "
+                    "\"account_history.operation_id\": \"" +
+                        op_id + "\"\n         }\n      }\n   }\n   ",
+                    h});
     ASSERT_EQ(r.status, 200) << r.body;
     json s = json::parse(r.body);
     ASSERT_GE(s["hits"]["hits"].size(), 1u);
     EXPECT_EQ(s["hits"]["hits"][0]["_source"]["account_history"]["operation_id"], op_id);
     for (const std::string range : {" AND operation_id_num: [0 TO 1000000]", ""}) {
-        r = send_raw(es.port(), {"POST", "/bitshares-*/_search",
-                                 "{ \"size\": 3, \"sort\" : [{ \"operation_id_num\" : {\"order\" : \"desc\"}}], "
-                                 "\"query\": { \"bool\": { \"must\": [ { \"query_string\": { \"query\": "
-                                 "\"account_history.account: " + account + range + "\" } } ] } } }",
-                                 h});
+        r = send_raw(
+            es.port(),
+            {"POST", "/bitshares-*/_search",
+             "{ \"size\": 3, \"sort\" : [{ \"operation_id_num\" : {\"order\" : \"desc\"}}], "
+             "\"query\": { \"bool\": { \"must\": [ { \"query_string\": { \"query\": "
+             "\"account_history.account: " +
+                 account + range + "\" } } ] } } }",
+             h});
         ASSERT_EQ(r.status, 200) << r.body;
         s = json::parse(r.body);
         std::size_t expected = 0;
         for (const auto& [key, source] : model)
-            if (key.first.starts_with("bitshares-") && source["account_history"]["account"] == account) ++expected;
+            if (key.first.starts_with("bitshares-") &&
+                source["account_history"]["account"] == account)
+                ++expected;
         EXPECT_EQ(s["hits"]["total"]["value"], expected);
         ASSERT_EQ(s["hits"]["hits"].size(), std::min<std::size_t>(3, expected));
         for (std::size_t i = 1; i < s["hits"]["hits"].size(); ++i)
@@ -223,7 +239,8 @@ void replay_and_check(const std::string& version) {
     }
     // sync_db's delete_all_from_database(): _delete_by_query with match_all.
     const std::size_t orders = es.count("objects-limitorder");
-    r = send_raw(es.port(), {"POST", "/objects-limitorder/_delete_by_query", R"({"query":{"match_all":{}}})", h});
+    r = send_raw(es.port(), {"POST", "/objects-limitorder/_delete_by_query",
+                             R"({"query":{"match_all":{}}})", h});
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(json::parse(r.body)["deleted"], orders);
     EXPECT_EQ(es.count("objects-limitorder"), 0u);
@@ -231,14 +248,19 @@ void replay_and_check(const std::string& version) {
 
 }  // namespace
 
-TEST(EsPluginReplay, Elasticsearch8) { replay_and_check("8.13.0"); }
-TEST(EsPluginReplay, Elasticsearch7) { replay_and_check("7.17.0"); }
+TEST(EsPluginReplay, Elasticsearch8) {
+    replay_and_check("8.13.0");
+}
+TEST(EsPluginReplay, Elasticsearch7) {
+    replay_and_check("7.17.0");
+}
 
 // Below 7 the plugins add "_type":"_doc" to every action: ES 7 accepts it, ES 8 refuses the bulk.
 TEST(EsPluginReplay, TypeInActionLine) {
-    const std::string body = "{\"index\":{\"_index\":\"objects-account\",\"_type\":\"_doc\",\"_id\":\"1.2.0\"}}\n"
-                             "{\"id\":\"1.2.0\"}\n"
-                             "{\"delete\":{\"_index\":\"objects-account\",\"_type\":\"_doc\",\"_id\":\"1.2.0\"}}\n";
+    const std::string body =
+        "{\"index\":{\"_index\":\"objects-account\",\"_type\":\"_doc\",\"_id\":\"1.2.0\"}}\n"
+        "{\"id\":\"1.2.0\"}\n"
+        "{\"delete\":{\"_index\":\"objects-account\",\"_type\":\"_doc\",\"_id\":\"1.2.0\"}}\n";
     const Captured c{"POST", "/_bulk", body, {{"Content-Type", "application/json"}}};
     EsEmulator::Options o7;
     o7.version = "7.17.0";
@@ -249,7 +271,8 @@ TEST(EsPluginReplay, TypeInActionLine) {
     EsEmulator es8({});
     r = send_raw(es8.port(), c);
     EXPECT_EQ(r.status, 400);
-    EXPECT_EQ(json::parse(r.body)["error"]["reason"], "Action/metadata line [1] contains an unknown parameter [_type]");
+    EXPECT_EQ(json::parse(r.body)["error"]["reason"],
+              "Action/metadata line [1] contains an unknown parameter [_type]");
     EXPECT_EQ(es8.count("*"), 0u);
 }
 
@@ -257,17 +280,24 @@ TEST(EsPluginReplay, TypeInActionLine) {
 // the plugin would stop the node, so operators must create indices (templates) before feeding.
 TEST(EsPluginReplay, DeleteInMissingIndexIsAnError) {
     EsEmulator es({});
-    RawReply r = send_raw(es.port(), {"POST", "/_bulk", "{\"delete\":{\"_id\":\"1.7.0\",\"_index\":\"objects-limitorder\"}}\n",
-                                      {{"Content-Type", "application/json"}}});
+    RawReply r =
+        send_raw(es.port(), {"POST",
+                             "/_bulk",
+                             "{\"delete\":{\"_id\":\"1.7.0\",\"_index\":\"objects-limitorder\"}}\n",
+                             {{"Content-Type", "application/json"}}});
     ASSERT_EQ(r.status, 200);
     json j = json::parse(r.body);
     EXPECT_EQ(j["errors"], true);
     EXPECT_EQ(j["items"][0]["delete"]["status"], 404);
     EXPECT_EQ(j["items"][0]["delete"]["error"]["type"], "index_not_found_exception");
     // In an existing index, a missing _id is "not_found" and not an error.
-    send_raw(es.port(), {"POST", "/_bulk", "{\"index\":{\"_id\":\"1.7.1\",\"_index\":\"objects-limitorder\"}}\n{}\n",
+    send_raw(es.port(), {"POST",
+                         "/_bulk",
+                         "{\"index\":{\"_id\":\"1.7.1\",\"_index\":\"objects-limitorder\"}}\n{}\n",
                          {{"Content-Type", "application/json"}}});
-    r = send_raw(es.port(), {"POST", "/_bulk", "{\"delete\":{\"_id\":\"1.7.0\",\"_index\":\"objects-limitorder\"}}\n",
+    r = send_raw(es.port(), {"POST",
+                             "/_bulk",
+                             "{\"delete\":{\"_id\":\"1.7.0\",\"_index\":\"objects-limitorder\"}}\n",
                              {{"Content-Type", "application/json"}}});
     j = json::parse(r.body);
     EXPECT_EQ(j["errors"], false);

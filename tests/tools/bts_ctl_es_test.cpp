@@ -1,5 +1,6 @@
 // bts-ctl es setup|check (the real program) against the Elasticsearch emulator: templates and ILM
-// policies installed, real plugin documents accepted under them, cluster checks and their exit codes.
+// policies installed, real plugin documents accepted under them, cluster checks and their exit
+// codes.
 #include "actors/collector/documents.hpp"
 #include "common/net/http_server.hpp"
 #include "es_capture.hpp"
@@ -27,7 +28,8 @@ const std::string kConfigDir = std::string(BTS_SOURCE_ROOT) + "/config/elasticse
 
 bts::test::RunResult ctl(std::vector<std::string> args) {
     args.insert(args.begin(), {"--es-config-dir", kConfigDir});
-    return run_program(bts::test::built_program("src/tools/bts-ctl/bts-ctl"), args, {}, std::chrono::seconds(60));
+    return run_program(bts::test::built_program("src/tools/bts-ctl/bts-ctl"), args, {},
+                       std::chrono::seconds(60));
 }
 
 std::vector<std::string> template_names() {
@@ -63,7 +65,8 @@ TEST(BtsCtlEs, PluginDocumentsFitTheTemplates) {
     ASSERT_EQ(ctl({"es", "setup", es.url()}).exit_code, 0);
     for (const auto& c : bts::test::load_es_capture()) {
         if (c.path != "/_bulk") continue;
-        auto r = bts::test::http_call("POST", es.url() + "/_bulk", c.body, {{"Content-Type", "application/json"}});
+        auto r = bts::test::http_call("POST", es.url() + "/_bulk", c.body,
+                                      {{"Content-Type", "application/json"}});
         ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
         json j = json::parse(r.body);
         ASSERT_EQ(j["errors"], false) << r.body.substr(0, 3000);
@@ -87,7 +90,8 @@ TEST(BtsCtlEs, MetricTemplatesMatchTheCollector) {
         json collector = json::parse(body);
         EXPECT_EQ(shipped["template"]["mappings"], collector["template"]["mappings"]) << file;
         EXPECT_EQ(shipped["index_patterns"], collector["index_patterns"]) << file;
-        EXPECT_GT(shipped["priority"].get<int>(), collector["priority"].get<int>()) << file << " must win";
+        EXPECT_GT(shipped["priority"].get<int>(), collector["priority"].get<int>())
+            << file << " must win";
     }
 }
 
@@ -104,7 +108,8 @@ TEST(BtsCtlEs, DiskWatermarks) {
     es.set_disk_percent(87);
     auto r = ctl({"es", "setup", es.url()});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_NE(r.out.find("warning: es-emulator is above the low disk watermark"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("warning: es-emulator is above the low disk watermark"), std::string::npos)
+        << r.out;
     es.set_disk_percent(91);
     r = ctl({"es", "check", es.url()});
     EXPECT_EQ(r.exit_code, 1) << r.out;
@@ -185,20 +190,23 @@ TEST(BtsCtlKibana, ImportPostsTheSavedObjects) {
         std::lock_guard lock(mu);
         seen.push_back(r);
         if (fail_next)
-            return bts::net::HttpServerResponse{200, "application/json",
-                                                R"({"success":false,"successCount":0,"errors":[{"id":"x","error":{"type":"missing_references"}}]})"};
+            return bts::net::HttpServerResponse{
+                200, "application/json",
+                R"({"success":false,"successCount":0,"errors":[{"id":"x","error":{"type":"missing_references"}}]})"};
         std::size_t n = 0;
         for (std::size_t pos = r.body.find("\"coreMigrationVersion\""); pos != std::string::npos;
              pos = r.body.find("\"coreMigrationVersion\"", pos + 1))
             ++n;
-        return bts::net::HttpServerResponse{200, "application/json",
-                                            json{{"success", true}, {"successCount", n}, {"errors", json::array()}}.dump()};
+        return bts::net::HttpServerResponse{
+            200, "application/json",
+            json{{"success", true}, {"successCount", n}, {"errors", json::array()}}.dump()};
     });
     std::thread t([&] { ioc.run(); });
     const std::string url = "http://127.0.0.1:" + std::to_string(kibana.port());
     const std::string dir = std::string(BTS_SOURCE_ROOT) + "/config/kibana";
-    auto r = run_program(bts::test::built_program("src/tools/bts-ctl/bts-ctl"),
-                         {"kibana", "import", url, "--kibana-dir", dir}, {}, std::chrono::seconds(60));
+    auto r =
+        run_program(bts::test::built_program("src/tools/bts-ctl/bts-ctl"),
+                    {"kibana", "import", url, "--kibana-dir", dir}, {}, std::chrono::seconds(60));
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("bts-stress.ndjson: 25 objects imported"), std::string::npos) << r.out;
     {
@@ -207,12 +215,13 @@ TEST(BtsCtlKibana, ImportPostsTheSavedObjects) {
         EXPECT_EQ(seen[0].method, "POST");
         EXPECT_EQ(seen[0].target, "/api/saved_objects/_import?overwrite=true");
         EXPECT_FALSE(seen[0].header("kbn-xsrf").empty());
-        EXPECT_NE(seen[0].header("content-type").find("multipart/form-data; boundary="), std::string::npos);
+        EXPECT_NE(seen[0].header("content-type").find("multipart/form-data; boundary="),
+                  std::string::npos);
         EXPECT_NE(seen[0].body.find("filename=\"bts-stress.ndjson\""), std::string::npos);
         fail_next = true;
     }
-    r = run_program(bts::test::built_program("src/tools/bts-ctl/bts-ctl"), {"kibana", "import", url, "--kibana-dir", dir},
-                    {}, std::chrono::seconds(60));
+    r = run_program(bts::test::built_program("src/tools/bts-ctl/bts-ctl"),
+                    {"kibana", "import", url, "--kibana-dir", dir}, {}, std::chrono::seconds(60));
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_NE(r.out.find("missing_references"), std::string::npos) << r.out;
     boost::asio::post(ioc, [&] { kibana.stop(); });

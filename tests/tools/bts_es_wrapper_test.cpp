@@ -1,6 +1,7 @@
 // bts-es-wrapper (the real program) in front of the Elasticsearch emulator loaded with real plugin
 // documents: every endpoint, ≥ 40 write/admin/script attempts refused without reaching the
-// emulator, fuzzed paths and query strings, rate limit, CORS, TLS, access log, configuration errors.
+// emulator, fuzzed paths and query strings, rate limit, CORS, TLS, access log, configuration
+// errors.
 #include "es_capture.hpp"
 #include "es_emulator.hpp"
 #include "http_sync.hpp"
@@ -27,7 +28,8 @@ const std::string kWrapper = "src/tools/bts-es-wrapper/bts-es-wrapper";
 void load_capture(const EsEmulator& es) {
     for (const auto& c : bts::test::load_es_capture())
         if (c.path == "/_bulk") {
-            auto r = http_call("POST", es.url() + "/_bulk", c.body, {{"Content-Type", "application/json"}});
+            auto r = http_call("POST", es.url() + "/_bulk", c.body,
+                               {{"Content-Type", "application/json"}});
             ASSERT_EQ(r.status, 200);
             ASSERT_EQ(json::parse(r.body)["errors"], false);
         }
@@ -35,14 +37,17 @@ void load_capture(const EsEmulator& es) {
 
 // A running wrapper with its config file; waits until it answers.
 class Wrapper {
-public:
+  public:
     Wrapper(const EsEmulator& es, const std::string& extra = {}) {
         port_ = bts::test::free_port();
         log_ = dir_.file("access.log");
-        config_ = dir_.write("wrapper.toml", "[wrapper]\nport = " + std::to_string(port_) + "\nes_url = \"" + es.url() +
-                                                 "\"\naccess_log = \"" + log_ + "\"\nrate = 10000\nburst = 10000\n" + extra);
+        config_ =
+            dir_.write("wrapper.toml", "[wrapper]\nport = " + std::to_string(port_) +
+                                           "\nes_url = \"" + es.url() + "\"\naccess_log = \"" +
+                                           log_ + "\"\nrate = 10000\nburst = 10000\n" + extra);
         proc_ = std::make_unique<ChildProcess>(bts::test::built_program(kWrapper),
-                                               std::vector<std::string>{"--config", config_}, dir_.file("out.log"));
+                                               std::vector<std::string>{"--config", config_},
+                                               dir_.file("out.log"));
         for (int i = 0; i < 600; ++i) {
             auto r = http_call("GET", url() + "/openapi.json");
             if (r.ok()) return;
@@ -58,7 +63,7 @@ public:
     }
     std::string output() const { return proc_->log(); }
 
-private:
+  private:
     bts::test::TempDir dir_;
     std::uint16_t port_ = 0;
     std::string log_, config_;
@@ -74,7 +79,7 @@ json get_json(const std::string& url, int* status = nullptr) {
 }  // namespace
 
 class WrapperTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         es_ = new EsEmulator({});
         load_capture(*es_);
@@ -107,15 +112,19 @@ TEST_F(WrapperTest, CommunityEndpoints) {
     ASSERT_EQ(h.size(), std::min<std::size_t>(5, busiest->second));
     for (const auto& op : h) EXPECT_EQ(op["account_history"]["account"], account);
     for (std::size_t i = 1; i < h.size(); ++i)
-        EXPECT_GE(h[i - 1]["block_data"]["block_time"].get<std::string>(), h[i]["block_data"]["block_time"].get<std::string>());
+        EXPECT_GE(h[i - 1]["block_data"]["block_time"].get<std::string>(),
+                  h[i]["block_data"]["block_time"].get<std::string>());
     // Paging: from_ continues where size stopped (sorted by operation number).
-    json p1 = get_json(u + "/get_account_history?account_id=" + account + "&size=2&sort_by=operation_id_num");
-    json p2 = get_json(u + "/get_account_history?account_id=" + account + "&size=2&from_=2&sort_by=operation_id_num");
+    json p1 = get_json(u + "/get_account_history?account_id=" + account +
+                       "&size=2&sort_by=operation_id_num");
+    json p2 = get_json(u + "/get_account_history?account_id=" + account +
+                       "&size=2&from_=2&sort_by=operation_id_num");
     ASSERT_EQ(p1.size(), 2u);
     ASSERT_GE(p2.size(), 1u);
     EXPECT_LT(p1[1]["operation_id_num"].get<long>(), p2[0]["operation_id_num"].get<long>());
     // type=count: buckets by operation_type.
-    json c = get_json(u + "/get_account_history?account_id=" + account + "&type=count&agg_field=operation_type&size=50");
+    json c = get_json(u + "/get_account_history?account_id=" + account +
+                      "&type=count&agg_field=operation_type&size=50");
     ASSERT_TRUE(c.is_array()) << c.dump();
     std::size_t total = 0;
     for (const auto& b : c) {
@@ -125,7 +134,8 @@ TEST_F(WrapperTest, CommunityEndpoints) {
     EXPECT_EQ(total, busiest->second);
     // operation_type filter.
     const int type = h[0]["operation_type"];
-    json t = get_json(u + "/get_account_history?operation_type=" + std::to_string(type) + "&size=100");
+    json t =
+        get_json(u + "/get_account_history?operation_type=" + std::to_string(type) + "&size=100");
     for (const auto& op : t) EXPECT_EQ(op["operation_type"], type);
     // get_single_operation and get_trx.
     const std::string op_id = h[0]["account_history"]["operation_id"];
@@ -158,7 +168,8 @@ TEST_F(WrapperTest, CommunityEndpoints) {
 
 TEST_F(WrapperTest, PassThrough) {
     const std::string u = wrapper_->url();
-    auto r = http_call("POST", u + "/bitshares-*/_search", R"({"size":3,"query":{"term":{"operation_type":0}}})");
+    auto r = http_call("POST", u + "/bitshares-*/_search",
+                       R"({"size":3,"query":{"term":{"operation_type":0}}})");
     ASSERT_EQ(r.status, 200) << r.body;
     json j = json::parse(r.body);
     EXPECT_LE(j["hits"]["hits"].size(), 3u);
@@ -168,7 +179,8 @@ TEST_F(WrapperTest, PassThrough) {
     r = http_call("GET", u + "/bitshares-*/_search?q=operation_type:0&size=2");
     ASSERT_EQ(r.status, 200) << r.body;
     r = http_call("POST", u + "/_msearch",
-                  "{\"index\":\"objects-account\"}\n{\"size\":1}\n{\"index\":\"bitshares-*\"}\n{\"size\":2}\n",
+                  "{\"index\":\"objects-account\"}\n{\"size\":1}\n{\"index\":\"bitshares-*\"}\n{"
+                  "\"size\":2}\n",
                   {{"Content-Type", "application/x-ndjson"}});
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(json::parse(r.body)["responses"].size(), 2u);
@@ -176,7 +188,8 @@ TEST_F(WrapperTest, PassThrough) {
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_TRUE(json::parse(r.body).contains("objects-balance"));
     // _cat/indices lists only allowed indices, even when others exist.
-    http_call("POST", es_->url() + "/_bulk", "{\"index\":{\"_index\":\"secret-keys\",\"_id\":\"1\"}}\n{\"k\":1}\n",
+    http_call("POST", es_->url() + "/_bulk",
+              "{\"index\":{\"_index\":\"secret-keys\",\"_id\":\"1\"}}\n{\"k\":1}\n",
               {{"Content-Type", "application/json"}});
     r = http_call("GET", u + "/_cat/indices?format=json");
     ASSERT_EQ(r.status, 200) << r.body;
@@ -213,7 +226,8 @@ TEST_F(WrapperTest, RefusalsNeverReachElasticsearch) {
         {"POST", "/bitshares-2026-12/_update/2.9.0", "{\"doc\":{}}", 403},
         {"POST", "/bitshares-*/_delete_by_query", "{\"query\":{\"match_all\":{}}}", 403},
         {"POST", "/bitshares-*/_update_by_query", "{}", 403},
-        {"POST", "/_reindex", "{\"source\":{\"index\":\"bitshares-*\"},\"dest\":{\"index\":\"x\"}}", 403},
+        {"POST", "/_reindex", "{\"source\":{\"index\":\"bitshares-*\"},\"dest\":{\"index\":\"x\"}}",
+         403},
         {"PUT", "/_snapshot/repo", "{\"type\":\"fs\"}", 403},
         {"POST", "/_snapshot/repo/snap/_restore", "", 403},
         {"PUT", "/_cluster/settings", "{\"persistent\":{}}", 403},
@@ -231,32 +245,51 @@ TEST_F(WrapperTest, RefusalsNeverReachElasticsearch) {
         {"PUT", "/_ilm/policy/x", "{}", 403},
         {"PUT", "/_ingest/pipeline/x", "{}", 403},
         {"PUT", "/_scripts/evil", "{\"script\":{\"lang\":\"painless\",\"source\":\"1\"}}", 403},
-        {"POST", "/bitshares-*/_search", "{\"query\":{\"script\":{\"script\":\"doc['a'].value > 1\"}}}", 403},
         {"POST", "/bitshares-*/_search",
-         "{\"query\":{\"function_score\":{\"script_score\":{\"script\":{\"source\":\"1\"}}}}}", 403},
+         "{\"query\":{\"script\":{\"script\":\"doc['a'].value > 1\"}}}", 403},
+        {"POST", "/bitshares-*/_search",
+         "{\"query\":{\"function_score\":{\"script_score\":{\"script\":{\"source\":\"1\"}}}}}",
+         403},
         {"POST", "/bitshares-*/_search", "{\"script_fields\":{\"x\":{\"script\":\"1\"}}}", 403},
         {"POST", "/bitshares-*/_search",
-         "{\"aggs\":{\"x\":{\"scripted_metric\":{\"map_script\":\"1\",\"combine_script\":\"1\",\"reduce_script\":\"1\"}}}}",
+         "{\"aggs\":{\"x\":{\"scripted_metric\":{\"map_script\":\"1\",\"combine_script\":\"1\","
+         "\"reduce_script\":\"1\"}}}}",
          403},
         {"POST", "/bitshares-*/_search",
-         "{\"aggs\":{\"t\":{\"terms\":{\"field\":\"operation_type\"},\"aggs\":{\"b\":{\"bucket_script\":{\"script\":\"1\"}}}}}}",
+         "{\"aggs\":{\"t\":{\"terms\":{\"field\":\"operation_type\"},\"aggs\":{\"b\":{\"bucket_"
+         "script\":{\"script\":\"1\"}}}}}}",
          403},
-        {"POST", "/bitshares-*/_search", "{\"runtime_mappings\":{\"x\":{\"type\":\"long\",\"script\":\"emit(1)\"}}}", 403},
-        {"POST", "/bitshares-*/_search", "{\"query\":{\"terms\":{\"a\":{\"id\":\"stored-script-id\"}}},\"script\":{\"id\":\"s\"}}", 403},
+        {"POST", "/bitshares-*/_search",
+         "{\"runtime_mappings\":{\"x\":{\"type\":\"long\",\"script\":\"emit(1)\"}}}", 403},
+        {"POST", "/bitshares-*/_search",
+         "{\"query\":{\"terms\":{\"a\":{\"id\":\"stored-script-id\"}}},\"script\":{\"id\":\"s\"}}",
+         403},
         {"POST", "/bitshares-*/_search", "{\"size\":100000}", 403},
         {"POST", "/bitshares-*/_search", "{\"from\":9999,\"size\":100}", 403},
         {"GET", "/bitshares-*/_search?size=5000", "", 403},
-        {"POST", "/bitshares-*/_search", "{\"aggs\":{\"t\":{\"terms\":{\"field\":\"account_history.account\",\"size\":50000}}}}", 403},
         {"POST", "/bitshares-*/_search",
-         "{\"aggs\":{\"a\":{\"terms\":{\"field\":\"x\",\"size\":100},\"aggs\":{\"b\":{\"terms\":{\"field\":\"y\",\"size\":100}}}}}}",
+         "{\"aggs\":{\"t\":{\"terms\":{\"field\":\"account_history.account\",\"size\":50000}}}}",
          403},
-        {"POST", "/bitshares-*/_search", "{\"query\":{\"regexp\":{\"operation_history.op\":\".*\"}}}", 403},
-        {"POST", "/bitshares-*/_search", "{\"query\":{\"wildcard\":{\"operation_history.op\":\"*transfer*\"}}}", 403},
-        {"POST", "/bitshares-*/_search", "{\"query\":{\"query_string\":{\"query\":\"*abc\"}}}", 403},
-        {"POST", "/bitshares-*/_search", "{\"query\":{\"query_string\":{\"query\":\"op:/.*/\"}}}", 403},
+        {"POST", "/bitshares-*/_search",
+         "{\"aggs\":{\"a\":{\"terms\":{\"field\":\"x\",\"size\":100},\"aggs\":{\"b\":{\"terms\":{"
+         "\"field\":\"y\",\"size\":100}}}}}}",
+         403},
+        {"POST", "/bitshares-*/_search",
+         "{\"query\":{\"regexp\":{\"operation_history.op\":\".*\"}}}", 403},
+        {"POST", "/bitshares-*/_search",
+         "{\"query\":{\"wildcard\":{\"operation_history.op\":\"*transfer*\"}}}", 403},
+        {"POST", "/bitshares-*/_search", "{\"query\":{\"query_string\":{\"query\":\"*abc\"}}}",
+         403},
+        {"POST", "/bitshares-*/_search", "{\"query\":{\"query_string\":{\"query\":\"op:/.*/\"}}}",
+         403},
         {"GET", "/bitshares-*/_search?q=*foo", "", 403},
-        {"POST", "/bitshares-*/_search", "{\"query\":{\"terms\":{\"account_history.account\":{\"index\":\"secret\",\"id\":\"1\",\"path\":\"a\"}}}}", 403},
-        {"POST", "/bitshares-*/_search", "{\"query\":{\"more_like_this\":{\"like\":[{\"_index\":\"secret\",\"_id\":\"1\"}]}}}", 403},
+        {"POST", "/bitshares-*/_search",
+         "{\"query\":{\"terms\":{\"account_history.account\":{\"index\":\"secret\",\"id\":\"1\","
+         "\"path\":\"a\"}}}}",
+         403},
+        {"POST", "/bitshares-*/_search",
+         "{\"query\":{\"more_like_this\":{\"like\":[{\"_index\":\"secret\",\"_id\":\"1\"}]}}}",
+         403},
         {"POST", "/secret-keys/_search", "{}", 403},
         {"POST", "/*/_search", "{}", 403},
         {"POST", "/_all/_search", "{}", 403},
@@ -282,10 +315,13 @@ TEST_F(WrapperTest, RefusalsNeverReachElasticsearch) {
     es_->clear_received();
     for (const auto& c : cases) {
         bts::net::HttpHeaders h;
-        if (!c.body.empty()) h.emplace_back("Content-Type", c.path.find("_msearch") != std::string::npos ? ndj : "application/json");
+        if (!c.body.empty())
+            h.emplace_back("Content-Type",
+                           c.path.find("_msearch") != std::string::npos ? ndj : "application/json");
         auto r = http_call(c.method, wrapper_->url() + c.path, c.body, h);
         ASSERT_TRUE(r.ok()) << c.method << " " << c.path << ": " << r.error;
-        EXPECT_EQ(r.status, c.status) << c.method << " " << c.path << " " << c.body.substr(0, 80) << " → " << r.body;
+        EXPECT_EQ(r.status, c.status)
+            << c.method << " " << c.path << " " << c.body.substr(0, 80) << " → " << r.body;
         if (c.status == 403) {
             json j = json::parse(r.body, nullptr, false);
             ASSERT_FALSE(j.is_discarded()) << r.body;
@@ -293,7 +329,8 @@ TEST_F(WrapperTest, RefusalsNeverReachElasticsearch) {
             EXPECT_FALSE(j["error"]["reason"].get<std::string>().empty());
         }
     }
-    EXPECT_EQ(es_->received(), std::vector<std::string>{}) << "refused requests reached Elasticsearch";
+    EXPECT_EQ(es_->received(), std::vector<std::string>{})
+        << "refused requests reached Elasticsearch";
     EXPECT_TRUE(es_->has_document("bitshares-2026-12", "2.9.0"));
 }
 
@@ -307,38 +344,49 @@ TEST(WrapperGuard, BoundsArePropagated) {
     EXPECT_EQ(b["timeout"], "10000ms");
     EXPECT_EQ(b["terminate_after"], 1000000);
     EXPECT_EQ(g.es_path, "/bitshares-*/_search");
-    g = bts::eswrapper::guard_passthrough(cfg, "POST", "/bitshares-*/_search", "", R"({"timeout":"2s"})");
+    g = bts::eswrapper::guard_passthrough(cfg, "POST", "/bitshares-*/_search", "",
+                                          R"({"timeout":"2s"})");
     EXPECT_EQ(json::parse(g.body)["timeout"], "2s");
     g = bts::eswrapper::guard_passthrough(cfg, "GET", "/objects-*/_count", "q=name:alice", "");
     EXPECT_EQ(g.es_path, "/objects-*/_count?q=name%3Aalice&terminate_after=1000000");
 }
 
-// Random paths, methods and query strings: no crash, every answer well-formed, the service stays up.
+// Random paths, methods and query strings: no crash, every answer well-formed, the service stays
+// up.
 TEST_F(WrapperTest, FuzzedRequests) {
     std::mt19937 rng(20261204);
-    const std::vector<std::string> pieces = {"_search", "_count", "_msearch", "_mapping", "_cat", "indices", "bitshares-*",
-                                             "objects-*", "*", "..", "%2e%2e", "%00", "%ff", "_doc", "get_trx", "a,b",
-                                             "", "?", "&", "=", "%", "%zz", "\xc3\x28", "get_account_history", "is_alive"};
-    // (No HEAD: bts::net::HttpClient waits for a body after a HEAD; the server side is covered by http_server_test.)
+    const std::vector<std::string> pieces = {
+        "_search",     "_count",    "_msearch", "_mapping", "_cat",     "indices",
+        "bitshares-*", "objects-*", "*",        "..",       "%2e%2e",   "%00",
+        "%ff",         "_doc",      "get_trx",  "a,b",      "",         "?",
+        "&",           "=",         "%",        "%zz",      "\xc3\x28", "get_account_history",
+        "is_alive"};
+    // (No HEAD: bts::net::HttpClient waits for a body after a HEAD; the server side is covered by
+    // http_server_test.)
     const std::vector<std::string> methods = {"GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
-    const std::vector<std::string> params = {"size", "from", "from_", "q", "account_id", "trx", "operation_id", "sort_by",
-                                             "type", "agg_field", "timeout", "filter_path", "x", "", "operation_type"};
+    const std::vector<std::string> params = {
+        "size",    "from",         "from_",   "q",    "account_id",
+        "trx",     "operation_id", "sort_by", "type", "agg_field",
+        "timeout", "filter_path",  "x",       "",     "operation_type"};
     auto rnd = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
     std::set<int> statuses;
     for (int i = 0; i < 600; ++i) {
         std::string path;
-        for (std::size_t k = 0, n = 1 + rnd(4); k < n; ++k) path += "/" + pieces[rnd(pieces.size())];
+        for (std::size_t k = 0, n = 1 + rnd(4); k < n; ++k)
+            path += "/" + pieces[rnd(pieces.size())];
         std::string query;
         for (std::size_t k = 0, n = rnd(4); k < n; ++k) {
             std::string v;
-            for (std::size_t c = 0, m = rnd(12); c < m; ++c) v += "0123456789abcdef*-:.%+/"[rnd(23)];
+            for (std::size_t c = 0, m = rnd(12); c < m; ++c)
+                v += "0123456789abcdef*-:.%+/"[rnd(23)];
             query += (query.empty() ? "?" : "&") + params[rnd(params.size())] + "=" + v;
         }
         std::string body = rnd(3) == 0 ? "{\"size\":" + std::to_string(rnd(20000)) + "}" : "";
         auto r = http_call(methods[rnd(methods.size())], wrapper_->url() + path + query, body);
         ASSERT_TRUE(r.ok()) << path << query << ": " << r.error;
         statuses.insert(r.status);
-        EXPECT_TRUE(r.status < 500 || r.status == 502) << path << query << " → " << r.status << " " << r.body;
+        EXPECT_TRUE(r.status < 500 || r.status == 502)
+            << path << query << " → " << r.status << " " << r.body;
     }
     EXPECT_TRUE(wrapper_->running());
     EXPECT_EQ(http_call("GET", wrapper_->url() + "/openapi.json").status, 200);
@@ -368,8 +416,9 @@ TEST(Wrapper, RateLimitPerClient) {
     // A second instance with a tight limit.
     bts::test::TempDir dir;
     const auto port = bts::test::free_port();
-    const auto cfg = dir.write("w.toml", "[wrapper]\nport = " + std::to_string(port) + "\nes_url = \"" + es.url() +
-                                             "\"\naccess_log = \"\"\nrate = 0.5\nburst = 3\n");
+    const auto cfg =
+        dir.write("w.toml", "[wrapper]\nport = " + std::to_string(port) + "\nes_url = \"" +
+                                es.url() + "\"\naccess_log = \"\"\nrate = 0.5\nburst = 3\n");
     ChildProcess p(bts::test::built_program(kWrapper), {"--config", cfg}, dir.file("out.log"));
     const std::string u = "http://127.0.0.1:" + std::to_string(port);
     bool up = false;
@@ -403,16 +452,17 @@ TEST(Wrapper, UpstreamDownOrSlow) {
 
 TEST(Wrapper, Tls) {
     bts::test::TempDir dir;
-    auto made = bts::test::run_program("/usr/bin/openssl",
-                                       {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file("key.pem"),
-                                        "-out", dir.file("cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",
-                                        "-addext", "subjectAltName=IP:127.0.0.1"});
+    auto made = bts::test::run_program(
+        "/usr/bin/openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                             dir.file("key.pem"), "-out", dir.file("cert.pem"), "-days", "2",
+                             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
     if (made.exit_code != 0) GTEST_SKIP() << "openssl cannot make a test certificate: " << made.err;
     EsEmulator es({});
     const auto port = bts::test::free_port();
-    const auto cfg = dir.write("w.toml", "[wrapper]\nport = " + std::to_string(port) + "\nes_url = \"" + es.url() +
-                                             "\"\ntls_cert = \"" + dir.file("cert.pem") + "\"\ntls_key = \"" +
-                                             dir.file("key.pem") + "\"\n");
+    const auto cfg =
+        dir.write("w.toml", "[wrapper]\nport = " + std::to_string(port) + "\nes_url = \"" +
+                                es.url() + "\"\ntls_cert = \"" + dir.file("cert.pem") +
+                                "\"\ntls_key = \"" + dir.file("key.pem") + "\"\n");
     ChildProcess p(bts::test::built_program(kWrapper), {"--config", cfg}, dir.file("out.log"));
     ASSERT_TRUE(p.wait_for_log("listening on https://", 30s)) << p.log();
     boost::asio::io_context ioc;
@@ -427,7 +477,8 @@ TEST(Wrapper, Tls) {
     ASSERT_TRUE(out.ok()) << out.error;
     EXPECT_EQ(out.status, 200);
     // Plain HTTP to the TLS port gets nowhere.
-    EXPECT_NE(http_call("GET", "http://127.0.0.1:" + std::to_string(port) + "/openapi.json").status, 200);
+    EXPECT_NE(http_call("GET", "http://127.0.0.1:" + std::to_string(port) + "/openapi.json").status,
+              200);
 }
 
 TEST(Wrapper, ProgramAndConfig) {
@@ -452,6 +503,7 @@ TEST(Wrapper, ProgramAndConfig) {
     r = bts::test::run_program(exe, {"--config", bad, "--check"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_EQ(r.err.find("pw@"), std::string::npos) << r.err;
-    r = bts::test::run_program(exe, {"--config", std::string(BTS_SOURCE_ROOT) + "/config/es-wrapper.toml", "--check"});
+    r = bts::test::run_program(
+        exe, {"--config", std::string(BTS_SOURCE_ROOT) + "/config/es-wrapper.toml", "--check"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }

@@ -35,7 +35,7 @@ namespace {
 
 // What the core needs of a session, whatever its stream type.
 class SessionBase {
-public:
+  public:
     virtual ~SessionBase() = default;
     virtual void close() = 0;
     virtual void push_event(const std::shared_ptr<const std::string>& frame) = 0;
@@ -101,8 +101,9 @@ const char* kEventStreamHead =
 
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
-public:
-    Session(Stream stream, std::shared_ptr<HttpServer::Core> core, std::uint64_t sid, std::string addr)
+  public:
+    Session(Stream stream, std::shared_ptr<HttpServer::Core> core, std::uint64_t sid,
+            std::string addr)
         : stream_(std::move(stream)), core_(std::move(core)) {
         id = sid;
         ip = std::move(addr);
@@ -116,7 +117,8 @@ public:
             stream_.async_handshake(asio::ssl::stream_base::server,
                                     [self = this->shared_from_this()](beast::error_code ec) {
                                         if (ec) {
-                                            if (auto c = self->core_.lock()) ++c->stats.tls_failures;
+                                            if (auto c = self->core_.lock())
+                                                ++c->stats.tls_failures;
                                             return self->close();
                                         }
                                         self->read();
@@ -146,7 +148,7 @@ public:
         if (!writing_) write_next();
     }
 
-private:
+  private:
     static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
     beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
@@ -172,7 +174,9 @@ private:
         parser_->body_limit(c->options.limits.max_body_bytes);
         lowest().expires_after(c->options.limits.request_timeout);
         http::async_read(stream_, buffer_, *parser_,
-                         [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                         [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_read(ec);
+                         });
     }
 
     void on_read(beast::error_code ec) {
@@ -184,12 +188,14 @@ private:
                 ++core->stats.timeouts;
                 return close();
             }
-            if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
-                ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
+            if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+                ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+                ec == asio::ssl::error::stream_truncated)
                 return close();
             ++core->stats.bad_requests;
             if (ec == http::error::body_limit) return reply_error(413, "request body too large");
-            if (ec == http::error::header_limit) return reply_error(431, "request header fields too large");
+            if (ec == http::error::header_limit)
+                return reply_error(431, "request header fields too large");
             return reply_error(400, "bad request");
         }
         ++core->stats.requests;
@@ -204,7 +210,8 @@ private:
         r.query = q == std::string::npos ? std::string() : r.target.substr(q + 1);
         for (const auto& f : msg) {
             std::string name(f.name_string());
-            for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            for (auto& ch : name)
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
             r.headers.emplace_back(std::move(name), std::string(f.value()));
         }
         r.body = std::move(msg.body());
@@ -227,7 +234,8 @@ private:
         HttpServerResponse r;
         r.status = status;
         r.content_type = "application/json";
-        r.body = "{\"error\":{\"status\":" + std::to_string(status) + ",\"reason\":\"" + text + "\"}}\n";
+        r.body =
+            "{\"error\":{\"status\":" + std::to_string(status) + ",\"reason\":\"" + text + "\"}}\n";
         send(r);
     }
 
@@ -247,10 +255,12 @@ private:
         if (head_) res->body().clear();  // Content-Length stays that of the GET body
         res->keep_alive(keep_alive_);
         lowest().expires_after(c->options.limits.request_timeout);
-        http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
-            if (ec || !self->keep_alive_) return self->close();
-            self->read();
-        });
+        http::async_write(
+            stream_, *res,
+            [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                if (ec || !self->keep_alive_) return self->close();
+                self->read();
+            });
     }
 
     void start_event_stream(HttpServer::Core& core) {
@@ -263,8 +273,9 @@ private:
         head += "\r\nretry: 2000\n\n";
         push_event(std::make_shared<const std::string>(std::move(head)));
         // The client sends nothing more; a read ending means it went away.
-        stream_.async_read_some(asio::buffer(probe_byte_),
-                                [self = this->shared_from_this()](beast::error_code, std::size_t) { self->close(); });
+        stream_.async_read_some(
+            asio::buffer(probe_byte_),
+            [self = this->shared_from_this()](beast::error_code, std::size_t) { self->close(); });
     }
 
     void write_next() {
@@ -340,13 +351,14 @@ void HttpServer::Core::accept() {
                 const auto id = self->next_id++;
                 if (self->tls) {
                     using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-                    auto s = std::make_shared<Session<TlsStream>>(TlsStream(beast::tcp_stream(std::move(socket)), *self->tls),
-                                                                  self, id, std::move(ip));
+                    auto s = std::make_shared<Session<TlsStream>>(
+                        TlsStream(beast::tcp_stream(std::move(socket)), *self->tls), self, id,
+                        std::move(ip));
                     self->add(s);
                     s->start();
                 } else {
-                    auto s = std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), self,
-                                                                          id, std::move(ip));
+                    auto s = std::make_shared<Session<beast::tcp_stream>>(
+                        beast::tcp_stream(std::move(socket)), self, id, std::move(ip));
                     self->add(s);
                     s->start();
                 }
@@ -356,7 +368,8 @@ void HttpServer::Core::accept() {
         }
         // Out of descriptors (EMFILE) and similar: keep accepting, but not in a tight loop.
         if (ec) {
-            auto timer = std::make_shared<asio::steady_timer>(self->ioc, std::chrono::milliseconds(100));
+            auto timer =
+                std::make_shared<asio::steady_timer>(self->ioc, std::chrono::milliseconds(100));
             timer->async_wait([self, timer](beast::error_code) {
                 if (!self->stopped) self->accept();
             });
@@ -383,59 +396,70 @@ HttpServer::HttpServer(asio::io_context& ioc, HttpServerOptions options, AsyncHa
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " + ec.message());
+    if (ec)
+        throw std::runtime_error("cannot listen on " + o.address + ":" + std::to_string(o.port) +
+                                 ": " + ec.message());
     core_->accept();
 }
 
 HttpServer::HttpServer(asio::io_context& ioc, HttpServerOptions options, Handler handler)
-    : HttpServer(ioc, std::move(options), [h = std::move(handler)](HttpServerRequest&& r, Respond respond) {
-          HttpServerResponse resp;
-          try {
-              resp = h(r);
-          } catch (const std::exception&) {
-              resp = HttpServerResponse{500, "text/plain; charset=utf-8", "internal error\n"};
-          }
-          respond(std::move(resp));
-      }) {}
+    : HttpServer(
+          ioc, std::move(options),
+          [h = std::move(handler)](HttpServerRequest&& r, Respond respond) {
+              HttpServerResponse resp;
+              try {
+                  resp = h(r);
+              } catch (const std::exception&) {
+                  resp = HttpServerResponse{500, "text/plain; charset=utf-8", "internal error\n"};
+              }
+              respond(std::move(resp));
+          }) {}
 
 namespace {
-HttpServerOptions static_page_options(const std::string& address, std::uint16_t port, std::size_t max_connections) {
+HttpServerOptions static_page_options(const std::string& address, std::uint16_t port,
+                                      std::size_t max_connections) {
     HttpServerOptions o;
     o.address = address;
     o.port = port;
     o.server_name = "bts-stats";
     o.limits.max_connections = max_connections;
     o.limits.max_connections_per_ip = std::min<std::size_t>(max_connections, 64);
-    o.default_headers = {{"X-Content-Type-Options", "nosniff"},
-                         {"Referrer-Policy", "no-referrer"},
-                         {"Content-Security-Policy",
-                          "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                          "connect-src 'self'; frame-ancestors 'none'"}};
+    o.default_headers = {
+        {"X-Content-Type-Options", "nosniff"},
+        {"Referrer-Policy", "no-referrer"},
+        {"Content-Security-Policy",
+         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+         "connect-src 'self'; frame-ancestors 'none'"}};
     return o;
 }
 }  // namespace
 
-HttpServer::HttpServer(asio::io_context& ioc, const std::string& address, std::uint16_t port, Handler handler,
-                       std::size_t max_connections)
-    : HttpServer(ioc, static_page_options(address, port, max_connections),
-                 [h = std::move(handler)](HttpServerRequest&& r, Respond respond) {
-                     HttpServerResponse resp;
-                     if (r.method != "GET" && r.method != "HEAD") {
-                         resp = HttpServerResponse{405, "text/plain; charset=utf-8", "read-only: GET and HEAD only\n"};
-                         respond(std::move(resp));
-                         return;
-                     }
-                     try {
-                         resp = h(r);
-                     } catch (const std::exception&) {
-                         resp = HttpServerResponse{500, "text/plain; charset=utf-8", "internal error\n"};
-                     }
-                     // The existing status pages read /api/ cross-origin.
-                     if (r.path.starts_with("/api/")) resp.headers.emplace_back("Access-Control-Allow-Origin", "*");
-                     respond(std::move(resp));
-                 }) {}
+HttpServer::HttpServer(asio::io_context& ioc, const std::string& address, std::uint16_t port,
+                       Handler handler, std::size_t max_connections)
+    : HttpServer(
+          ioc, static_page_options(address, port, max_connections),
+          [h = std::move(handler)](HttpServerRequest&& r, Respond respond) {
+              HttpServerResponse resp;
+              if (r.method != "GET" && r.method != "HEAD") {
+                  resp = HttpServerResponse{405, "text/plain; charset=utf-8",
+                                            "read-only: GET and HEAD only\n"};
+                  respond(std::move(resp));
+                  return;
+              }
+              try {
+                  resp = h(r);
+              } catch (const std::exception&) {
+                  resp = HttpServerResponse{500, "text/plain; charset=utf-8", "internal error\n"};
+              }
+              // The existing status pages read /api/ cross-origin.
+              if (r.path.starts_with("/api/"))
+                  resp.headers.emplace_back("Access-Control-Allow-Origin", "*");
+              respond(std::move(resp));
+          }) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+    stop();
+}
 
 std::uint16_t HttpServer::port() const {
     beast::error_code ec;
@@ -456,9 +480,15 @@ void HttpServer::broadcast(std::string_view event, std::string_view data) {
     for (const auto& s : clients) s->push_event(shared);
 }
 
-std::size_t HttpServer::event_clients() const { return core_->sse.size(); }
-std::size_t HttpServer::open_connections() const { return core_->sessions.size(); }
-const HttpServerStats& HttpServer::stats() const { return core_->stats; }
+std::size_t HttpServer::event_clients() const {
+    return core_->sse.size();
+}
+std::size_t HttpServer::open_connections() const {
+    return core_->sessions.size();
+}
+const HttpServerStats& HttpServer::stats() const {
+    return core_->stats;
+}
 
 void HttpServer::stop() {
     if (core_->stopped) return;
@@ -481,7 +511,8 @@ std::string percent_decode(std::string_view text) {
         return -1;
     };
     for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+        if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
+            hex(text[i + 2]) >= 0) {
             out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
             i += 2;
         } else if (text[i] == '+') {
@@ -500,8 +531,9 @@ std::vector<std::pair<std::string, std::string>> query_params(std::string_view q
         const std::string_view pair = query.substr(0, amp);
         if (!pair.empty()) {
             const auto eq = pair.find('=');
-            out.emplace_back(percent_decode(pair.substr(0, eq)),
-                             eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1)));
+            out.emplace_back(
+                percent_decode(pair.substr(0, eq)),
+                eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1)));
         }
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);

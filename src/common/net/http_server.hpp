@@ -68,7 +68,8 @@ struct HttpServerLimits {
     std::chrono::milliseconds request_timeout{10'000};
     std::size_t max_header_bytes = 8 * 1024;
     std::size_t max_body_bytes = 0;
-    std::size_t max_event_streams = 32;  // below max_connections_per_ip: streams never fill a client's share
+    std::size_t max_event_streams =
+        32;  // below max_connections_per_ip: streams never fill a client's share
     std::size_t max_event_queue_bytes = 1024 * 1024;
 };
 
@@ -100,7 +101,7 @@ struct HttpServerStats {
 };
 
 class HttpServer {
-public:
+  public:
     using Respond = std::function<void(HttpServerResponse)>;
     using AsyncHandler = std::function<void(HttpServerRequest&&, Respond)>;
     using Handler = std::function<HttpServerResponse(const HttpServerRequest&)>;
@@ -109,8 +110,8 @@ public:
     HttpServer(boost::asio::io_context& ioc, HttpServerOptions options, AsyncHandler handler);
     HttpServer(boost::asio::io_context& ioc, HttpServerOptions options, Handler handler);
     // bts-stats' read-only page: GET/HEAD only, its security headers, CORS on /api/.
-    HttpServer(boost::asio::io_context& ioc, const std::string& address, std::uint16_t port, Handler handler,
-               std::size_t max_connections = 512);
+    HttpServer(boost::asio::io_context& ioc, const std::string& address, std::uint16_t port,
+               Handler handler, std::size_t max_connections = 512);
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -125,7 +126,7 @@ public:
 
     struct Core;
 
-private:
+  private:
     std::shared_ptr<Core> core_;
 };
 

@@ -49,7 +49,8 @@ std::string base64(std::string_view in) {
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
-        unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+        unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                     (static_cast<unsigned char>(in[i + 1]) << 8) |
                      static_cast<unsigned char>(in[i + 2]);
         out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
     }
@@ -69,7 +70,8 @@ std::map<std::string, json> load_dir(const std::string& dir) {
     for (const auto& e : fs::directory_iterator(dir)) {
         if (e.path().extension() != ".json") continue;
         json j = json::parse(read_text(e.path().string()), nullptr, false);
-        if (j.is_discarded() || !j.is_object()) throw EsError{kUsage, e.path().string() + ": not a JSON object"};
+        if (j.is_discarded() || !j.is_object())
+            throw EsError{kUsage, e.path().string() + ": not a JSON object"};
         out[e.path().stem().string()] = std::move(j);
     }
     if (out.empty()) throw EsError{kUsage, dir + ": no .json files"};
@@ -78,32 +80,38 @@ std::map<std::string, json> load_dir(const std::string& dir) {
 
 // Synchronous requests to one server (its own io_context).
 class Server {
-public:
+  public:
     Server(const util::CommandLine& cli, std::string url) : url_(std::move(url)) {
         while (!url_.empty() && url_.back() == '/') url_.pop_back();
         if (url_.rfind("http://", 0) != 0 && url_.rfind("https://", 0) != 0)
             throw EsError{kUsage, "URL must start with http:// or https://"};
         const auto authority = url_.substr(url_.find("//") + 2);
         if (authority.substr(0, authority.find('/')).find('@') != std::string::npos)
-            throw EsError{kUsage, "credentials in the URL are not accepted (it is printed): use --es-user and "
-                                  "--es-password-file, or --es-api-key-file"};
+            throw EsError{
+                kUsage,
+                "credentials in the URL are not accepted (it is printed): use --es-user and "
+                "--es-password-file, or --es-api-key-file"};
         if (cli.has("es-api-key-file")) {
             std::string key = trim(read_text(cli.get("es-api-key-file")));
-            if (key.find(':') != std::string::npos) key = base64(key);  // "id:key" → the encoded form
+            if (key.find(':') != std::string::npos)
+                key = base64(key);  // "id:key" → the encoded form
             auth_ = "ApiKey " + key;
         } else if (cli.has("es-user")) {
-            if (!cli.has("es-password-file")) throw EsError{kUsage, "--es-user needs --es-password-file"};
-            auth_ = "Basic " + base64(cli.get("es-user") + ":" + trim(read_text(cli.get("es-password-file"))));
+            if (!cli.has("es-password-file"))
+                throw EsError{kUsage, "--es-user needs --es-password-file"};
+            auth_ = "Basic " +
+                    base64(cli.get("es-user") + ":" + trim(read_text(cli.get("es-password-file"))));
         }
-        config_.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cli.get_duration("es-timeout"));
+        config_.request_timeout =
+            std::chrono::duration_cast<std::chrono::milliseconds>(cli.get_duration("es-timeout"));
         config_.user_agent = "bts-ctl";
         if (cli.has("ca-file")) config_.tls.ca_file = cli.get("ca-file");
     }
 
     const std::string& url() const { return url_; }
 
-    net::HttpResponse call(const std::string& method, const std::string& path, const std::string& body = {},
-                           net::HttpHeaders headers = {}) {
+    net::HttpResponse call(const std::string& method, const std::string& path,
+                           const std::string& body = {}, net::HttpHeaders headers = {}) {
         boost::asio::io_context ioc;
         net::HttpClient client(ioc, config_);
         net::HttpRequest req;
@@ -111,25 +119,30 @@ public:
         req.url = url_ + path;
         req.body = body;
         req.headers = std::move(headers);
-        if (!body.empty() && req.headers.empty()) req.headers.emplace_back("Content-Type", "application/json");
+        if (!body.empty() && req.headers.empty())
+            req.headers.emplace_back("Content-Type", "application/json");
         if (!auth_.empty()) req.headers.emplace_back("Authorization", auth_);
         net::HttpResponse out;
         client.request(std::move(req), [&](net::HttpResponse&& r) { out = std::move(r); });
         ioc.run();
         if (!out.ok()) throw EsError{kUnreachable, method + " " + url_ + path + ": " + out.error};
         if (out.status == 401 || out.status == 403)
-            throw EsError{kFailed, method + " " + url_ + path + ": HTTP " + std::to_string(out.status) +
-                                       " (check --es-user/--es-password-file or --es-api-key-file)"};
+            throw EsError{kFailed,
+                          method + " " + url_ + path + ": HTTP " + std::to_string(out.status) +
+                              " (check --es-user/--es-password-file or --es-api-key-file)"};
         return out;
     }
 
-    json call_json(const std::string& method, const std::string& path, const std::string& body = {}) {
+    json call_json(const std::string& method, const std::string& path,
+                   const std::string& body = {}) {
         auto r = call(method, path, body);
         json j = json::parse(r.body, nullptr, false);
         if (j.is_discarded())
-            throw EsError{kFailed, method + " " + path + ": HTTP " + std::to_string(r.status) + ", not JSON"};
+            throw EsError{
+                kFailed, method + " " + path + ": HTTP " + std::to_string(r.status) + ", not JSON"};
         if (r.status >= 300)
-            throw EsError{kFailed, method + " " + path + ": HTTP " + std::to_string(r.status) + ": " + reason(j)};
+            throw EsError{kFailed, method + " " + path + ": HTTP " + std::to_string(r.status) +
+                                       ": " + reason(j)};
         return j;
     }
 
@@ -140,7 +153,7 @@ public:
         return j.dump().substr(0, 300);
     }
 
-private:
+  private:
     std::string url_;
     std::string auth_;
     net::HttpClientConfig config_;
@@ -161,7 +174,7 @@ double watermark_percent(const json& v) {
 }
 
 class EsCommand {
-public:
+  public:
     EsCommand(const util::CommandLine& cli, const std::string& url) : cli_(cli), es_(cli, url) {}
 
     int setup() {
@@ -191,10 +204,11 @@ public:
         return checks(load_dir(dir + "/ilm"), load_dir(dir + "/templates"), false);
     }
 
-private:
+  private:
     static std::string patterns(const json& t) {
         std::string out;
-        for (const auto& p : t.value("index_patterns", json::array())) out += (out.empty() ? "" : ",") + p.get<std::string>();
+        for (const auto& p : t.value("index_patterns", json::array()))
+            out += (out.empty() ? "" : ",") + p.get<std::string>();
         return out;
     }
 
@@ -203,34 +217,41 @@ private:
         const std::string number = info["version"].value("number", "");
         const std::string distribution = info["version"].value("distribution", "elasticsearch");
         int major = std::atoi(number.c_str());
-        int minor = number.find('.') == std::string::npos ? 0 : std::atoi(number.c_str() + number.find('.') + 1);
-        std::cout << (distribution == "opensearch" ? "OpenSearch " : "Elasticsearch ") << number << " at " << es_.url()
-                  << " (cluster " << info.value("cluster_name", "?") << ")\n";
+        int minor = number.find('.') == std::string::npos
+                        ? 0
+                        : std::atoi(number.c_str() + number.find('.') + 1);
+        std::cout << (distribution == "opensearch" ? "OpenSearch " : "Elasticsearch ") << number
+                  << " at " << es_.url() << " (cluster " << info.value("cluster_name", "?")
+                  << ")\n";
         ilm_ = distribution != "opensearch";
         if (distribution != "opensearch" && (major < 7 || (major == 7 && minor < 8)))
-            throw EsError{kFailed, "Elasticsearch " + number + " is too old: composable index templates need 7.8 or "
-                                                               "later (bitshares-core's plugins work with 7.x and 8.x)"};
+            throw EsError{kFailed, "Elasticsearch " + number +
+                                       " is too old: composable index templates need 7.8 or "
+                                       "later (bitshares-core's plugins work with 7.x and 8.x)"};
         return major;
     }
 
-    int checks(const std::map<std::string, json>& policies, const std::map<std::string, json>& templates,
-               bool version_done) {
+    int checks(const std::map<std::string, json>& policies,
+               const std::map<std::string, json>& templates, bool version_done) {
         if (!version_done) check_version();
         int rc = kOk;
         json health = es_.call_json("GET", "/_cluster/health");
         const std::string status = health.value("status", "?");
-        std::cout << "health: " << status << " (" << health.value("number_of_nodes", 0) << " nodes, "
-                  << health.value("unassigned_shards", 0) << " unassigned shards)\n";
+        std::cout << "health: " << status << " (" << health.value("number_of_nodes", 0)
+                  << " nodes, " << health.value("unassigned_shards", 0) << " unassigned shards)\n";
         if (status == "red") {
             std::cout << "FAIL: cluster health is red: some primary shards are unassigned\n";
             rc = kFailed;
         } else if (status == "yellow") {
-            std::cout << "warning: cluster health is yellow: replicas unassigned (one node with replicas > 0?)\n";
+            std::cout << "warning: cluster health is yellow: replicas unassigned (one node with "
+                         "replicas > 0?)\n";
         }
-        json settings = es_.call_json("GET", "/_cluster/settings?include_defaults=true&flat_settings=true");
+        json settings =
+            es_.call_json("GET", "/_cluster/settings?include_defaults=true&flat_settings=true");
         auto setting = [&](const std::string& key) -> json {
             for (const char* scope : {"transient", "persistent", "defaults"})
-                if (settings.contains(scope) && settings[scope].contains(key)) return settings[scope][key];
+                if (settings.contains(scope) && settings[scope].contains(key))
+                    return settings[scope][key];
             return json();
         };
         const std::string prefix = "cluster.routing.allocation.disk.watermark.";
@@ -239,22 +260,27 @@ private:
         const double flood = watermark_percent(setting(prefix + "flood_stage"));
         json nodes = es_.call_json("GET", "/_cat/allocation?format=json&bytes=b");
         for (const auto& n : nodes) {
-            if (!n.contains("disk.percent") || n["disk.percent"].is_null()) continue;  // UNASSIGNED row
+            if (!n.contains("disk.percent") || n["disk.percent"].is_null())
+                continue;  // UNASSIGNED row
             const double used = std::atof(n["disk.percent"].get<std::string>().c_str());
             const std::string node = n.value("node", "?");
-            std::printf("disk: %s %.0f%% used (watermarks low %s, high %s, flood %s)\n", node.c_str(), used,
-                        setting(prefix + "low").dump().c_str(), setting(prefix + "high").dump().c_str(),
+            std::printf("disk: %s %.0f%% used (watermarks low %s, high %s, flood %s)\n",
+                        node.c_str(), used, setting(prefix + "low").dump().c_str(),
+                        setting(prefix + "high").dump().c_str(),
                         setting(prefix + "flood_stage").dump().c_str());
             if ((flood > 0 && used >= flood) || (high > 0 && used >= high)) {
-                std::printf("FAIL: %s is above the %s disk watermark: shards move away%s\n", node.c_str(),
-                            flood > 0 && used >= flood ? "flood-stage" : "high",
-                            flood > 0 && used >= flood ? " and its indices become read-only — the plugins' bulks "
-                                                         "fail and the feeding witness_node stops"
-                                                       : "");
+                std::printf("FAIL: %s is above the %s disk watermark: shards move away%s\n",
+                            node.c_str(), flood > 0 && used >= flood ? "flood-stage" : "high",
+                            flood > 0 && used >= flood
+                                ? " and its indices become read-only — the plugins' bulks "
+                                  "fail and the feeding witness_node stops"
+                                : "");
                 rc = kFailed;
             } else if (low > 0 && used >= low) {
-                std::printf("warning: %s is above the low disk watermark: no new shards are allocated there\n",
-                            node.c_str());
+                std::printf(
+                    "warning: %s is above the low disk watermark: no new shards are allocated "
+                    "there\n",
+                    node.c_str());
             }
         }
         std::fflush(stdout);
@@ -270,14 +296,19 @@ private:
             bool same = false;
             if (!j.is_discarded() && j.contains("index_templates"))
                 for (const auto& t : j["index_templates"])
-                    if (t.value("name", "") == name) same = t["index_template"].value("index_patterns", json()) == want;
+                    if (t.value("name", "") == name)
+                        same = t["index_template"].value("index_patterns", json()) == want;
             if (!same) missing.push_back("template " + name + " (different index patterns)");
         }
         if (ilm_)
             for (const auto& [name, body] : policies)
-                if (es_.call("GET", "/_ilm/policy/" + name).status == 404) missing.push_back("ilm policy " + name);
-        for (const auto& m : missing) std::cout << "FAIL: missing " << m << " (run: bts-ctl es setup URL)\n";
-        if (missing.empty()) std::cout << templates.size() << " templates and " << (ilm_ ? policies.size() : 0) << " ILM policies present\n";
+                if (es_.call("GET", "/_ilm/policy/" + name).status == 404)
+                    missing.push_back("ilm policy " + name);
+        for (const auto& m : missing)
+            std::cout << "FAIL: missing " << m << " (run: bts-ctl es setup URL)\n";
+        if (missing.empty())
+            std::cout << templates.size() << " templates and " << (ilm_ ? policies.size() : 0)
+                      << " ILM policies present\n";
         if (!missing.empty()) rc = kFailed;
         std::cout << (rc == kOk ? "OK\n" : "FAILED\n");
         return rc;
@@ -302,19 +333,24 @@ int kibana_import(const util::CommandLine& cli, const std::string& url) {
     for (const auto& f : files) {
         const std::string content = read_text(f.string());
         const std::string boundary = "----bts-ctl-kibana-import-7d1f0c";
-        std::string body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" +
-                           f.filename().string() + "\"\r\nContent-Type: application/ndjson\r\n\r\n" + content +
-                           "\r\n--" + boundary + "--\r\n";
+        std::string body =
+            "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" +
+            f.filename().string() + "\"\r\nContent-Type: application/ndjson\r\n\r\n" + content +
+            "\r\n--" + boundary + "--\r\n";
         auto r = kibana.call("POST", "/api/saved_objects/_import?overwrite=true", body,
-                             {{"Content-Type", "multipart/form-data; boundary=" + boundary}, {"kbn-xsrf", "bts-ctl"}});
+                             {{"Content-Type", "multipart/form-data; boundary=" + boundary},
+                              {"kbn-xsrf", "bts-ctl"}});
         json j = json::parse(r.body, nullptr, false);
         if (r.status != 200 || j.is_discarded() || !j.value("success", false)) {
             std::cout << f.filename().string() << ": FAILED (HTTP " << r.status << "): "
-                      << (j.is_discarded() ? r.body.substr(0, 300) : j.value("errors", j).dump().substr(0, 600)) << "\n";
+                      << (j.is_discarded() ? r.body.substr(0, 300)
+                                           : j.value("errors", j).dump().substr(0, 600))
+                      << "\n";
             rc = kFailed;
             continue;
         }
-        std::cout << f.filename().string() << ": " << j.value("successCount", 0) << " objects imported\n";
+        std::cout << f.filename().string() << ": " << j.value("successCount", 0)
+                  << " objects imported\n";
     }
     return rc;
 }
@@ -326,15 +362,19 @@ void add_es_options(util::CommandLine& cli) {
                "config/elasticsearch");
     cli.option("es-user", "NAME", "es, kibana: basic-auth user");
     cli.option("es-password-file", "FILE", "es, kibana: file holding the basic-auth password");
-    cli.option("es-api-key-file", "FILE", "es: file holding an API key (id:key or its base64 form)");
+    cli.option("es-api-key-file", "FILE",
+               "es: file holding an API key (id:key or its base64 form)");
     cli.option("ca-file", "FILE", "es, kibana: extra CA certificates (PEM) for https://");
     cli.option("es-timeout", "DURATION", "es, kibana: timeout of each request", "30s");
     cli.option("kibana-dir", "DIR", "kibana import: the saved objects (*.ndjson)", "config/kibana");
 }
 
-bool is_es_command(const std::string& command) { return command == "es" || command == "kibana"; }
+bool is_es_command(const std::string& command) {
+    return command == "es" || command == "kibana";
+}
 
-int run_es_command(const util::CommandLine& cli, const std::string& command, const std::vector<std::string>& args) {
+int run_es_command(const util::CommandLine& cli, const std::string& command,
+                   const std::vector<std::string>& args) {
     try {
         if (command == "es") {
             if (args.size() != 2 || (args[0] != "setup" && args[0] != "check"))
@@ -342,7 +382,8 @@ int run_es_command(const util::CommandLine& cli, const std::string& command, con
             EsCommand es(cli, args[1]);
             return args[0] == "setup" ? es.setup() : es.check();
         }
-        if (args.size() != 2 || args[0] != "import") return cli.fail("usage: bts-ctl kibana import URL");
+        if (args.size() != 2 || args[0] != "import")
+            return cli.fail("usage: bts-ctl kibana import URL");
         return kibana_import(cli, args[1]);
     } catch (const EsError& e) {
         std::cout << std::flush;

@@ -27,6 +27,7 @@ void add_es_options(util::CommandLine& cli);
 // True for the commands this file handles ("es", "kibana").
 bool is_es_command(const std::string& command);
 // Runs one of them; returns the exit code. Never throws.
-int run_es_command(const util::CommandLine& cli, const std::string& command, const std::vector<std::string>& args);
+int run_es_command(const util::CommandLine& cli, const std::string& command,
+                   const std::vector<std::string>& args);
 
 }  // namespace bts::ctl

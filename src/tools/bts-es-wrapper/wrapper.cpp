@@ -1,11 +1,12 @@
-// bts-es-wrapper: config, the pass-through guard, the community endpoints, rate limits, CORS, access log.
+// bts-es-wrapper: config, the pass-through guard, the community endpoints, rate limits, CORS,
+// access log.
 #include "tools/bts-es-wrapper/wrapper.hpp"
 
 #include "common/net/http_client.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -92,7 +93,8 @@ std::vector<std::string> split(std::string_view s, char sep) {
     std::size_t start = 0;
     for (;;) {
         auto pos = s.find(sep, start);
-        out.emplace_back(s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
+        out.emplace_back(
+            s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
         if (pos == std::string_view::npos) break;
         start = pos + 1;
     }
@@ -103,7 +105,8 @@ std::string percent_encode(std::string_view s) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '*' || c == ',') {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '*' ||
+            c == ',') {
             out += static_cast<char>(c);
         } else {
             out += '%';
@@ -149,7 +152,7 @@ void check_lucene(const std::string& q, const std::string& where) {
 }
 
 class BodyGuard {
-public:
+  public:
     explicit BodyGuard(const WrapperConfig& cfg) : cfg_(cfg) {}
 
     // A search body: walked whole, then bounded. Throws Refusal.
@@ -159,29 +162,33 @@ public:
         if (count_only) return;
         std::uint64_t size = number(body, "size", 10), from = number(body, "from", 0);
         if (size > cfg_.max_size)
-            throw Refusal{403, "size " + std::to_string(size) + " is over the cap of " + std::to_string(cfg_.max_size)};
+            throw Refusal{403, "size " + std::to_string(size) + " is over the cap of " +
+                                   std::to_string(cfg_.max_size)};
         if (from + size > cfg_.max_window)
-            throw Refusal{403, "from + size = " + std::to_string(from + size) + " is over the cap of " +
-                                   std::to_string(cfg_.max_window)};
+            throw Refusal{403, "from + size = " + std::to_string(from + size) +
+                                   " is over the cap of " + std::to_string(cfg_.max_window)};
         for (const char* key : {"aggs", "aggregations"})
             if (body.contains(key)) aggs(body[key], 1, 0);
         // Bounded work on the cluster: the search timeout and terminate_after never exceed ours.
         const std::uint64_t ms = static_cast<std::uint64_t>(cfg_.search_timeout.count());
-        if (!body.contains("timeout") || parse_ms(body["timeout"]) > ms) body["timeout"] = std::to_string(ms) + "ms";
+        if (!body.contains("timeout") || parse_ms(body["timeout"]) > ms)
+            body["timeout"] = std::to_string(ms) + "ms";
         if (!body.contains("terminate_after") || number(body, "terminate_after", 0) == 0 ||
             number(body, "terminate_after", 0) > cfg_.terminate_after)
             body["terminate_after"] = cfg_.terminate_after;
     }
 
-private:
+  private:
     static std::uint64_t number(const json& o, const char* key, std::uint64_t fallback) {
         if (!o.contains(key)) return fallback;
         const json& v = o[key];
         if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-        if (v.is_number_integer() && v.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(v.get<std::int64_t>());
+        if (v.is_number_integer() && v.get<std::int64_t>() >= 0)
+            return static_cast<std::uint64_t>(v.get<std::int64_t>());
         if (v.is_string()) {
             const std::string s = v;
-            if (!s.empty() && s.size() < 19 && std::all_of(s.begin(), s.end(), ::isdigit)) return std::stoull(s);
+            if (!s.empty() && s.size() < 19 && std::all_of(s.begin(), s.end(), ::isdigit))
+                return std::stoull(s);
         }
         throw Refusal{400, std::string("[") + key + "] must be a non-negative integer"};
     }
@@ -206,8 +213,9 @@ private:
         }
         if (!v.is_object()) return;
         static const std::set<std::string> kScripts = {
-            "script",       "script_score",  "script_fields",    "scripted_metric", "bucket_script",
-            "bucket_selector", "runtime_mappings", "stored_script", "painless"};
+            "script",           "script_score",  "script_fields",
+            "scripted_metric",  "bucket_script", "bucket_selector",
+            "runtime_mappings", "stored_script", "painless"};
         for (auto it = v.begin(); it != v.end(); ++it) {
             const std::string& k = it.key();
             const std::string here = at.empty() ? k : at + "." + k;
@@ -217,10 +225,13 @@ private:
                 throw Refusal{403, k + " is not allowed: it reads other indices (" + here + ")"};
             if (k == "wildcard" && it.value().is_object())
                 for (auto f = it.value().begin(); f != it.value().end(); ++f) {
-                    std::string pat = f.value().is_object() ? f.value().value("value", f.value().value("wildcard", ""))
-                                                            : (f.value().is_string() ? f.value().get<std::string>() : "");
+                    std::string pat =
+                        f.value().is_object()
+                            ? f.value().value("value", f.value().value("wildcard", ""))
+                            : (f.value().is_string() ? f.value().get<std::string>() : "");
                     if (pat.empty() || pat[0] == '*' || pat[0] == '?')
-                        throw Refusal{403, "wildcard on [" + f.key() + "] starts with a wildcard (unbounded scan)"};
+                        throw Refusal{403, "wildcard on [" + f.key() +
+                                               "] starts with a wildcard (unbounded scan)"};
                 }
             if ((k == "query_string" || k == "simple_query_string") && it.value().is_object()) {
                 if (it.value().value("allow_leading_wildcard", false))
@@ -230,8 +241,10 @@ private:
             }
             if (k == "terms" && it.value().is_object())
                 for (auto f = it.value().begin(); f != it.value().end(); ++f)
-                    if (f.value().is_object() && (f.value().contains("index") || f.value().contains("id")))
-                        throw Refusal{403, "terms lookup is not allowed: it reads other indices (" + here + ")"};
+                    if (f.value().is_object() &&
+                        (f.value().contains("index") || f.value().contains("id")))
+                        throw Refusal{403, "terms lookup is not allowed: it reads other indices (" +
+                                               here + ")"};
             walk(it.value(), here);
         }
     }
@@ -240,31 +253,39 @@ private:
     void aggs(const json& a, std::uint64_t multiplier, int depth) {
         if (!a.is_object()) throw Refusal{400, "aggregations must be an object"};
         if (depth > 4) throw Refusal{403, "aggregations nested deeper than 5 levels"};
-        static const std::set<std::string> kSized = {"terms", "significant_terms", "significant_text", "rare_terms",
-                                                     "multi_terms", "composite"};
-        static const std::set<std::string> kHistogram = {"histogram", "date_histogram", "auto_date_histogram",
-                                                         "variable_width_histogram", "geohash_grid", "geotile_grid"};
+        static const std::set<std::string> kSized = {
+            "terms",      "significant_terms", "significant_text",
+            "rare_terms", "multi_terms",       "composite"};
+        static const std::set<std::string> kHistogram = {
+            "histogram",    "date_histogram", "auto_date_histogram", "variable_width_histogram",
+            "geohash_grid", "geotile_grid"};
         for (auto it = a.begin(); it != a.end(); ++it) {
             if (++count_ > cfg_.max_aggs)
                 throw Refusal{403, "more than " + std::to_string(cfg_.max_aggs) + " aggregations"};
-            if (!it.value().is_object()) throw Refusal{400, "aggregation [" + it.key() + "] must be an object"};
+            if (!it.value().is_object())
+                throw Refusal{400, "aggregation [" + it.key() + "] must be an object"};
             std::uint64_t buckets = 1;
             for (auto k = it.value().begin(); k != it.value().end(); ++k) {
                 if (kSized.count(k.key())) {
-                    buckets = std::max<std::uint64_t>(number(k.value(), "size", 10), number(k.value(), "shard_size", 0));
+                    buckets = std::max<std::uint64_t>(number(k.value(), "size", 10),
+                                                      number(k.value(), "shard_size", 0));
                 } else if (kHistogram.count(k.key())) {
                     if (k.value().is_object() && number(k.value(), "min_doc_count", 1) == 0)
-                        throw Refusal{403, "aggregation [" + it.key() + "]: min_doc_count 0 (empty buckets) is not allowed"};
-                    buckets = std::max<std::uint64_t>(100, number(k.value(), "buckets", 100));  // counted as 100
+                        throw Refusal{403, "aggregation [" + it.key() +
+                                               "]: min_doc_count 0 (empty buckets) is not allowed"};
+                    buckets = std::max<std::uint64_t>(
+                        100, number(k.value(), "buckets", 100));  // counted as 100
                 } else if (k.key() == "top_hits") {
                     if (number(k.value(), "size", 3) > cfg_.max_size)
-                        throw Refusal{403, "aggregation [" + it.key() + "]: top_hits size over the cap"};
+                        throw Refusal{403,
+                                      "aggregation [" + it.key() + "]: top_hits size over the cap"};
                 }
             }
             const std::uint64_t total = multiplier * buckets;
             if (total > cfg_.max_buckets)
-                throw Refusal{403, "aggregation [" + it.key() + "] may produce " + std::to_string(total) +
-                                       " buckets, over the cap of " + std::to_string(cfg_.max_buckets)};
+                throw Refusal{403, "aggregation [" + it.key() + "] may produce " +
+                                       std::to_string(total) + " buckets, over the cap of " +
+                                       std::to_string(cfg_.max_buckets)};
             for (const char* sub : {"aggs", "aggregations"})
                 if (it.value().contains(sub)) aggs(it.value()[sub], total, depth + 1);
         }
@@ -275,14 +296,16 @@ private:
 };
 
 // Query parameters: only those on the API's list; the values of size/from/q are checked.
-std::string check_params(const WrapperConfig& cfg, const std::string& query, const std::set<std::string>& allowed,
-                         bool search) {
+std::string check_params(const WrapperConfig& cfg, const std::string& query,
+                         const std::set<std::string>& allowed, bool search) {
     std::string out;
     std::uint64_t size = 10, from = 0;
     for (const auto& [k, v] : net::query_params(query)) {
-        if (!allowed.count(k)) throw Refusal{403, "query parameter [" + k + "] is not allowed here"};
+        if (!allowed.count(k))
+            throw Refusal{403, "query parameter [" + k + "] is not allowed here"};
         if (k == "q") check_lucene(v, "q");
-        if (k == "expand_wildcards" && v != "open") throw Refusal{403, "expand_wildcards other than open"};
+        if (k == "expand_wildcards" && v != "open")
+            throw Refusal{403, "expand_wildcards other than open"};
         if (k == "size" || k == "from" || k == "terminate_after") {
             if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit))
                 throw Refusal{400, "[" + k + "] must be a non-negative integer"};
@@ -294,7 +317,8 @@ std::string check_params(const WrapperConfig& cfg, const std::string& query, con
         out += (out.empty() ? "" : "&") + percent_encode(k) + "=" + percent_encode(v);
     }
     if (search && size > cfg.max_size)
-        throw Refusal{403, "size " + std::to_string(size) + " is over the cap of " + std::to_string(cfg.max_size)};
+        throw Refusal{403, "size " + std::to_string(size) + " is over the cap of " +
+                               std::to_string(cfg.max_size)};
     if (search && from + size > cfg.max_window)
         throw Refusal{403, "from + size = " + std::to_string(from + size) + " is over the cap of " +
                                std::to_string(cfg.max_window)};
@@ -302,28 +326,78 @@ std::string check_params(const WrapperConfig& cfg, const std::string& query, con
 }
 
 std::string describe_refusal(const std::string& method, const std::vector<std::string>& parts) {
-    static const std::set<std::string> kWrite = {"_bulk",       "_doc",          "_create",        "_update",
-                                                 "_delete_by_query", "_update_by_query", "_reindex", "_snapshot",
-                                                 "_cluster",    "_security",     "_ilm",           "_index_template",
-                                                 "_template",   "_component_template", "_ingest",  "_scripts",
-                                                 "_close",      "_open",         "_settings",      "_aliases",
-                                                 "_alias",      "_rollover",     "_shrink",        "_split",
-                                                 "_forcemerge", "_refresh",      "_flush",         "_cache",
-                                                 "_nodes",      "_tasks",        "_license",       "_xpack",
-                                                 "_sql",        "_async_search", "_pit",           "_eql",
-                                                 "_transform",  "_ml",           "_watcher",       "_enrich",
-                                                 "_data_stream", "_searchable_snapshots", "_field_caps", "_explain",
-                                                 "_termvectors", "_mtermvectors", "_mget", "_rank_eval", "_validate",
-                                                 "_search_shards", "_render", "_shutdown", "_features", "_migration",
-                                                 "_autoscaling", "_ccr", "_fleet", "_graph", "_logstash",
-                                                 "_monitoring", "_rollup", "_slm", "_text_structure", "_query"};
+    static const std::set<std::string> kWrite = {"_bulk",
+                                                 "_doc",
+                                                 "_create",
+                                                 "_update",
+                                                 "_delete_by_query",
+                                                 "_update_by_query",
+                                                 "_reindex",
+                                                 "_snapshot",
+                                                 "_cluster",
+                                                 "_security",
+                                                 "_ilm",
+                                                 "_index_template",
+                                                 "_template",
+                                                 "_component_template",
+                                                 "_ingest",
+                                                 "_scripts",
+                                                 "_close",
+                                                 "_open",
+                                                 "_settings",
+                                                 "_aliases",
+                                                 "_alias",
+                                                 "_rollover",
+                                                 "_shrink",
+                                                 "_split",
+                                                 "_forcemerge",
+                                                 "_refresh",
+                                                 "_flush",
+                                                 "_cache",
+                                                 "_nodes",
+                                                 "_tasks",
+                                                 "_license",
+                                                 "_xpack",
+                                                 "_sql",
+                                                 "_async_search",
+                                                 "_pit",
+                                                 "_eql",
+                                                 "_transform",
+                                                 "_ml",
+                                                 "_watcher",
+                                                 "_enrich",
+                                                 "_data_stream",
+                                                 "_searchable_snapshots",
+                                                 "_field_caps",
+                                                 "_explain",
+                                                 "_termvectors",
+                                                 "_mtermvectors",
+                                                 "_mget",
+                                                 "_rank_eval",
+                                                 "_validate",
+                                                 "_search_shards",
+                                                 "_render",
+                                                 "_shutdown",
+                                                 "_features",
+                                                 "_migration",
+                                                 "_autoscaling",
+                                                 "_ccr",
+                                                 "_fleet",
+                                                 "_graph",
+                                                 "_logstash",
+                                                 "_monitoring",
+                                                 "_rollup",
+                                                 "_slm",
+                                                 "_text_structure",
+                                                 "_query"};
     for (const auto& p : parts)
         if (kWrite.count(p)) return "the " + p + " API is not served: this is a read-only service";
     if (method != "GET" && method != "HEAD" && method != "POST" && method != "OPTIONS")
         return "method " + method + " is not allowed: this is a read-only service";
     if (parts.size() == 1 && !parts[0].empty() && parts[0][0] != '_')
         return "index-level requests (create, delete, settings) are not served";
-    return "not served: only /<indices>/_search, _count, _msearch, _mapping, /_cat/indices and the endpoints in "
+    return "not served: only /<indices>/_search, _count, _msearch, _mapping, /_cat/indices and the "
+           "endpoints in "
            "/openapi.json";
 }
 
@@ -350,7 +424,8 @@ std::string base64(std::string_view in) {
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
-        unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+        unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                     (static_cast<unsigned char>(in[i + 1]) << 8) |
                      static_cast<unsigned char>(in[i + 2]);
         out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
     }
@@ -365,47 +440,88 @@ std::string base64(std::string_view in) {
 // Printable, bounded text for the access log (a target may be hostile).
 std::string printable(std::string_view s, std::size_t max = 512) {
     std::string out;
-    for (unsigned char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+    for (unsigned char c : s.substr(0, max))
+        out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
     if (s.size() > max) out += "...";
     return out;
 }
 
 }  // namespace
 
-GuardResult guard_passthrough(const WrapperConfig& cfg, const std::string& method, const std::string& path,
-                              const std::string& query, const std::string& body) {
+GuardResult guard_passthrough(const WrapperConfig& cfg, const std::string& method,
+                              const std::string& path, const std::string& query,
+                              const std::string& body) {
     GuardResult r;
     auto refuse = [&](int status, std::string reason) {
         r.status = status;
         r.reason = std::move(reason);
         return r;
     };
-    std::vector<std::string> parts = split(path.size() > 1 ? std::string_view(path).substr(1) : std::string_view(), '/');
+    std::vector<std::string> parts =
+        split(path.size() > 1 ? std::string_view(path).substr(1) : std::string_view(), '/');
     for (auto& p : parts) p = net::percent_decode(p);
     const bool get = method == "GET" || method == "HEAD";
     const bool read = get || method == "POST";
-    static const std::set<std::string> kSearchParams = {
-        "size", "from", "q", "sort", "_source", "_source_includes", "_source_excludes", "track_total_hits", "timeout",
-        "terminate_after", "filter_path", "pretty", "human", "error_trace", "ignore_unavailable", "allow_no_indices",
-        "expand_wildcards", "rest_total_hits_as_int", "typed_keys", "default_operator", "df", "lenient",
-        "allow_partial_search_results", "request_cache", "preference", "routing", "track_scores", "version",
-        "seq_no_primary_term", "batched_reduce_size", "max_concurrent_shard_requests"};
-    static const std::set<std::string> kCountParams = {"q", "df", "default_operator", "lenient", "terminate_after",
-                                                       "ignore_unavailable", "allow_no_indices", "expand_wildcards",
-                                                       "pretty", "filter_path", "routing", "preference", "min_score"};
-    static const std::set<std::string> kMsearchParams = {"pretty", "filter_path", "rest_total_hits_as_int",
-                                                         "typed_keys", "max_concurrent_searches"};
-    static const std::set<std::string> kMappingParams = {"pretty", "filter_path", "ignore_unavailable",
-                                                         "allow_no_indices", "expand_wildcards", "local"};
-    static const std::set<std::string> kCatParams = {"format", "h", "s", "v", "bytes", "health", "pri", "pretty",
-                                                     "help", "expand_wildcards"};
+    static const std::set<std::string> kSearchParams = {"size",
+                                                        "from",
+                                                        "q",
+                                                        "sort",
+                                                        "_source",
+                                                        "_source_includes",
+                                                        "_source_excludes",
+                                                        "track_total_hits",
+                                                        "timeout",
+                                                        "terminate_after",
+                                                        "filter_path",
+                                                        "pretty",
+                                                        "human",
+                                                        "error_trace",
+                                                        "ignore_unavailable",
+                                                        "allow_no_indices",
+                                                        "expand_wildcards",
+                                                        "rest_total_hits_as_int",
+                                                        "typed_keys",
+                                                        "default_operator",
+                                                        "df",
+                                                        "lenient",
+                                                        "allow_partial_search_results",
+                                                        "request_cache",
+                                                        "preference",
+                                                        "routing",
+                                                        "track_scores",
+                                                        "version",
+                                                        "seq_no_primary_term",
+                                                        "batched_reduce_size",
+                                                        "max_concurrent_shard_requests"};
+    static const std::set<std::string> kCountParams = {"q",
+                                                       "df",
+                                                       "default_operator",
+                                                       "lenient",
+                                                       "terminate_after",
+                                                       "ignore_unavailable",
+                                                       "allow_no_indices",
+                                                       "expand_wildcards",
+                                                       "pretty",
+                                                       "filter_path",
+                                                       "routing",
+                                                       "preference",
+                                                       "min_score"};
+    static const std::set<std::string> kMsearchParams = {
+        "pretty", "filter_path", "rest_total_hits_as_int", "typed_keys", "max_concurrent_searches"};
+    static const std::set<std::string> kMappingParams = {
+        "pretty",           "filter_path",      "ignore_unavailable",
+        "allow_no_indices", "expand_wildcards", "local"};
+    static const std::set<std::string> kCatParams = {
+        "format", "h", "s", "v", "bytes", "health", "pri", "pretty", "help", "expand_wildcards"};
     try {
         std::string bad;
         // GET /_cat/indices[/<indices>]: only allowed indices are ever listed.
-        if (parts.size() >= 2 && parts[0] == "_cat" && parts[1] == "indices" && parts.size() <= 3 && get) {
+        if (parts.size() >= 2 && parts[0] == "_cat" && parts[1] == "indices" && parts.size() <= 3 &&
+            get) {
             std::string expr;
             if (parts.size() == 3) {
-                if (!indices_allowed(cfg, parts[2], &bad)) return refuse(403, "index [" + bad + "] is not allowed");
+                if (!indices_allowed(cfg, parts[2], &bad))
+                    return refuse(403, "index [" + bad + "] is not allowed");
                 expr = parts[2];
             } else {
                 for (const auto& a : cfg.allowed_indices) expr += (expr.empty() ? "" : ",") + a;
@@ -414,20 +530,25 @@ GuardResult guard_passthrough(const WrapperConfig& cfg, const std::string& metho
             r.es_path = "/_cat/indices/" + percent_encode(expr) + (q.empty() ? "" : "?" + q);
             return r;
         }
-        const bool msearch = !parts.empty() && parts.back() == "_msearch" && parts.size() <= 2 && read;
+        const bool msearch =
+            !parts.empty() && parts.back() == "_msearch" && parts.size() <= 2 && read;
         if (msearch) {
             if (parts.size() == 2 && !indices_allowed(cfg, parts[0], &bad))
                 return refuse(403, "index [" + bad + "] is not allowed");
             auto q = check_params(cfg, query, kMsearchParams, false);
-            if (body.empty() || body.back() != '\n') return refuse(400, "_msearch: the body must be NDJSON ending in \\n");
+            if (body.empty() || body.back() != '\n')
+                return refuse(400, "_msearch: the body must be NDJSON ending in \\n");
             auto lines = split(body, '\n');
             lines.pop_back();
-            if (lines.empty() || lines.size() % 2) return refuse(400, "_msearch: header and body lines must pair up");
+            if (lines.empty() || lines.size() % 2)
+                return refuse(400, "_msearch: header and body lines must pair up");
             std::string out;
             for (std::size_t i = 0; i < lines.size(); i += 2) {
-                json head = json::parse(lines[i], nullptr, false), sbody = json::parse(lines[i + 1], nullptr, false);
+                json head = json::parse(lines[i], nullptr, false),
+                     sbody = json::parse(lines[i + 1], nullptr, false);
                 if (head.is_discarded() || !head.is_object() || sbody.is_discarded())
-                    return refuse(400, "_msearch: line " + std::to_string(i + 1) + " is not a JSON object");
+                    return refuse(
+                        400, "_msearch: line " + std::to_string(i + 1) + " is not a JSON object");
                 for (auto k = head.begin(); k != head.end(); ++k)
                     if (k.key() != "index" && k.key() != "preference" && k.key() != "routing" &&
                         k.key() != "ignore_unavailable" && k.key() != "allow_no_indices")
@@ -439,35 +560,42 @@ GuardResult guard_passthrough(const WrapperConfig& cfg, const std::string& metho
                     } else if (head["index"].is_array()) {
                         expr.clear();
                         for (const auto& e : head["index"])
-                            expr += (expr.empty() ? "" : ",") + (e.is_string() ? e.get<std::string>() : std::string("?"));
+                            expr += (expr.empty() ? "" : ",") +
+                                    (e.is_string() ? e.get<std::string>() : std::string("?"));
                     } else {
                         return refuse(400, "_msearch: index must be a string or an array");
                     }
                 }
-                if (!indices_allowed(cfg, expr, &bad)) return refuse(403, "index [" + bad + "] is not allowed");
+                if (!indices_allowed(cfg, expr, &bad))
+                    return refuse(403, "index [" + bad + "] is not allowed");
                 BodyGuard(cfg).search(sbody, false);
                 out += head.dump() + "\n" + sbody.dump() + "\n";
             }
-            r.es_path = "/" + (parts.size() == 2 ? percent_encode(parts[0]) + "/" : std::string()) + "_msearch" +
-                        (q.empty() ? "" : "?" + q);
+            r.es_path = "/" + (parts.size() == 2 ? percent_encode(parts[0]) + "/" : std::string()) +
+                        "_msearch" + (q.empty() ? "" : "?" + q);
             r.body = std::move(out);
             r.content_type = "application/x-ndjson";
             return r;
         }
         if (parts.size() == 2 && (parts[1] == "_search" || parts[1] == "_count") && read) {
-            if (!indices_allowed(cfg, parts[0], &bad)) return refuse(403, "index [" + bad + "] is not allowed");
+            if (!indices_allowed(cfg, parts[0], &bad))
+                return refuse(403, "index [" + bad + "] is not allowed");
             const bool count = parts[1] == "_count";
             auto q = check_params(cfg, query, count ? kCountParams : kSearchParams, !count);
             json b = body.empty() ? json::object() : json::parse(body, nullptr, false);
             if (b.is_discarded()) return refuse(400, "the body is not valid JSON");
             BodyGuard(cfg).search(b, count);
-            if (count) q += std::string(q.empty() ? "" : "&") + "terminate_after=" + std::to_string(cfg.terminate_after);
-            r.es_path = "/" + percent_encode(parts[0]) + "/" + parts[1] + (q.empty() ? "" : "?" + q);
+            if (count)
+                q += std::string(q.empty() ? "" : "&") +
+                     "terminate_after=" + std::to_string(cfg.terminate_after);
+            r.es_path =
+                "/" + percent_encode(parts[0]) + "/" + parts[1] + (q.empty() ? "" : "?" + q);
             r.body = b.dump();
             return r;
         }
         if (parts.size() == 2 && parts[1] == "_mapping" && get) {
-            if (!indices_allowed(cfg, parts[0], &bad)) return refuse(403, "index [" + bad + "] is not allowed");
+            if (!indices_allowed(cfg, parts[0], &bad))
+                return refuse(403, "index [" + bad + "] is not allowed");
             if (!body.empty()) return refuse(400, "_mapping takes no body");
             auto q = check_params(cfg, query, kMappingParams, false);
             r.es_path = "/" + percent_encode(parts[0]) + "/_mapping" + (q.empty() ? "" : "?" + q);
@@ -482,11 +610,33 @@ GuardResult guard_passthrough(const WrapperConfig& cfg, const std::string& metho
 WrapperConfig WrapperConfig::from_toml(const util::TomlDoc& doc) {
     doc.reject_unknown_keys({"wrapper", "log"});
     util::TomlTable t = doc.table("wrapper");
-    t.reject_unknown_keys({"listen", "port", "es_url", "es_user", "es_password_file", "es_api_key_file", "es_ca_file",
-                           "es_timeout", "search_timeout", "terminate_after", "allowed_indices", "history_index",
-                           "max_size", "max_window", "max_buckets", "max_aggs", "max_body", "rate", "burst",
-                           "cors_origins", "access_log", "trust_forwarded_for", "tls_cert", "tls_key",
-                           "max_connections", "max_connections_per_ip", "request_timeout"});
+    t.reject_unknown_keys({"listen",
+                           "port",
+                           "es_url",
+                           "es_user",
+                           "es_password_file",
+                           "es_api_key_file",
+                           "es_ca_file",
+                           "es_timeout",
+                           "search_timeout",
+                           "terminate_after",
+                           "allowed_indices",
+                           "history_index",
+                           "max_size",
+                           "max_window",
+                           "max_buckets",
+                           "max_aggs",
+                           "max_body",
+                           "rate",
+                           "burst",
+                           "cors_origins",
+                           "access_log",
+                           "trust_forwarded_for",
+                           "tls_cert",
+                           "tls_key",
+                           "max_connections",
+                           "max_connections_per_ip",
+                           "request_timeout"});
     WrapperConfig c;
     auto ms = [](util::Duration d) { return duration_cast<milliseconds>(d); };
     c.listen = t.get_string("listen", c.listen);
@@ -514,19 +664,22 @@ WrapperConfig WrapperConfig::from_toml(const util::TomlDoc& doc) {
     c.tls_cert = t.get_string("tls_cert", c.tls_cert);
     c.tls_key = t.get_string("tls_key", c.tls_key);
     c.max_connections = t.get_size("max_connections", c.max_connections, 1, 100'000);
-    c.max_connections_per_ip = t.get_size("max_connections_per_ip", c.max_connections_per_ip, 1, 100'000);
+    c.max_connections_per_ip =
+        t.get_size("max_connections_per_ip", c.max_connections_per_ip, 1, 100'000);
     c.request_timeout = ms(t.get_duration("request_timeout", c.request_timeout, milliseconds(100)));
     return c;
 }
 
 void WrapperConfig::validate() const {
     using util::check_config;
-    check_config(es_url.rfind("http://", 0) == 0 || es_url.rfind("https://", 0) == 0, "wrapper.es_url",
-                 "must start with http:// or https://");
+    check_config(es_url.rfind("http://", 0) == 0 || es_url.rfind("https://", 0) == 0,
+                 "wrapper.es_url", "must start with http:// or https://");
     const auto authority = es_url.substr(es_url.find("//") + 2);
-    check_config(authority.substr(0, authority.find('/')).find('@') == std::string::npos, "wrapper.es_url",
+    check_config(authority.substr(0, authority.find('/')).find('@') == std::string::npos,
+                 "wrapper.es_url",
                  "no credentials in the URL: use es_user + es_password_file, or es_api_key_file");
-    check_config(es_user.empty() || !es_password_file.empty(), "wrapper.es_password_file", "es_user needs it");
+    check_config(es_user.empty() || !es_password_file.empty(), "wrapper.es_password_file",
+                 "es_user needs it");
     check_config(es_user.empty() || es_api_key_file.empty(), "wrapper.es_api_key_file",
                  "give es_user/es_password_file or es_api_key_file, not both");
     check_config(!allowed_indices.empty(), "wrapper.allowed_indices", "must not be empty");
@@ -534,7 +687,9 @@ void WrapperConfig::validate() const {
         check_config(!p.empty() && p != "*" && p[0] != '_' && p[0] != '-' && p[0] != '.' &&
                          p.find_first_of(",:<> ") == std::string::npos,
                      "wrapper.allowed_indices",
-                     "\"" + p + "\" is not a plain index pattern (no \"*\" alone, system or hidden indices, lists)");
+                     "\"" + p +
+                         "\" is not a plain index pattern (no \"*\" alone, system or hidden "
+                         "indices, lists)");
     std::string bad;
     check_config(indices_allowed(*this, history_index, &bad), "wrapper.history_index",
                  "\"" + history_index + "\" is not covered by allowed_indices");
@@ -542,12 +697,14 @@ void WrapperConfig::validate() const {
     check_config(search_timeout < es_timeout, "wrapper.search_timeout",
                  "must be shorter than es_timeout (ES must give up before we do)");
     check_config(burst >= 1, "wrapper.burst", "must be at least 1");
-    check_config(tls_cert.empty() == tls_key.empty(), tls_cert.empty() ? "wrapper.tls_cert" : "wrapper.tls_key",
+    check_config(tls_cert.empty() == tls_key.empty(),
+                 tls_cert.empty() ? "wrapper.tls_cert" : "wrapper.tls_key",
                  "tls_cert and tls_key go together");
     check_config(max_connections_per_ip <= max_connections, "wrapper.max_connections_per_ip",
                  "must not exceed max_connections");
     for (const auto& o : cors_origins)
-        check_config(o == "*" || o.rfind("http://", 0) == 0 || o.rfind("https://", 0) == 0, "wrapper.cors_origins",
+        check_config(o == "*" || o.rfind("http://", 0) == 0 || o.rfind("https://", 0) == 0,
+                     "wrapper.cors_origins",
                      "\"" + o + "\" is neither \"*\" nor an origin (https://host[:port])");
 }
 
@@ -622,14 +779,16 @@ struct EsWrapper::Impl {
         const auto now = Clock::now();
         if (buckets.size() > 100'000) {
             for (auto it = buckets.begin(); it != buckets.end();) {
-                const double t = it->second.tokens +
-                                 std::chrono::duration<double>(now - it->second.last).count() * cfg.rate;
+                const double t =
+                    it->second.tokens +
+                    std::chrono::duration<double>(now - it->second.last).count() * cfg.rate;
                 it = t >= cfg.burst ? buckets.erase(it) : std::next(it);
             }
         }
         auto [it, fresh] = buckets.try_emplace(ip, Bucket{cfg.burst, now});
         Bucket& b = it->second;
-        b.tokens = std::min(cfg.burst, b.tokens + std::chrono::duration<double>(now - b.last).count() * cfg.rate);
+        b.tokens = std::min(
+            cfg.burst, b.tokens + std::chrono::duration<double>(now - b.last).count() * cfg.rate);
         b.last = now;
         if (b.tokens >= 1) {
             b.tokens -= 1;
@@ -654,18 +813,23 @@ struct EsWrapper::Impl {
         }
     }
 
-    static net::HttpServerResponse error(int status, const std::string& type, const std::string& reason) {
+    static net::HttpServerResponse error(int status, const std::string& type,
+                                         const std::string& reason) {
         net::HttpServerResponse resp;
         resp.status = status;
-        resp.body = json{{"error", {{"type", type}, {"reason", reason}}}, {"status", status}}.dump();
+        resp.body =
+            json{{"error", {{"type", type}, {"reason", reason}}}, {"status", status}}.dump();
         return resp;
     }
 
-    void finish(const net::HttpServerRequest& r, const std::string& ip, net::HttpServerResponse resp,
-                const net::HttpServer::Respond& respond, long upstream_ms) {
+    void finish(const net::HttpServerRequest& r, const std::string& ip,
+                net::HttpServerResponse resp, const net::HttpServer::Respond& respond,
+                long upstream_ms) {
         cors(r, resp);
         if (access) {
-            const auto ms = duration_cast<std::chrono::microseconds>(Clock::now() - r.received).count() / 1000.0;
+            const auto ms =
+                duration_cast<std::chrono::microseconds>(Clock::now() - r.received).count() /
+                1000.0;
             json line = {{"@timestamp", iso_now() + "Z"},
                          {"client", ip},
                          {"method", printable(r.method, 16)},
@@ -690,18 +854,22 @@ struct EsWrapper::Impl {
         req.method = method;
         req.url = base + path;
         req.body = std::move(body);
-        if (!req.body.empty() || method == "POST") req.headers.emplace_back("Content-Type", content_type);
+        if (!req.body.empty() || method == "POST")
+            req.headers.emplace_back("Content-Type", content_type);
         if (!auth.empty()) req.headers.emplace_back("Authorization", auth);
         const auto started = Clock::now();
-        client->request(std::move(req), [this, r, ip, shape = std::move(shape), respond = std::move(respond),
+        client->request(std::move(req), [this, r, ip, shape = std::move(shape),
+                                         respond = std::move(respond),
                                          started](net::HttpResponse&& es) {
-            const long ms = static_cast<long>(duration_cast<milliseconds>(Clock::now() - started).count());
+            const long ms =
+                static_cast<long>(duration_cast<milliseconds>(Clock::now() - started).count());
             if (!es.ok()) {
                 ++upstream_failures;
                 log->warn("elasticsearch: {}", es.error);
                 finish(r, ip,
-                       es.timed_out ? error(504, "gateway_timeout", "Elasticsearch did not answer in time")
-                                    : error(502, "bad_gateway", "Elasticsearch is unreachable"),
+                       es.timed_out
+                           ? error(504, "gateway_timeout", "Elasticsearch did not answer in time")
+                           : error(502, "bad_gateway", "Elasticsearch is unreachable"),
                        respond, ms);
                 return;
             }
@@ -722,8 +890,10 @@ struct EsWrapper::Impl {
         const std::string ip = client_ip(r);
         double retry = 0;
         if (!admit(ip, &retry)) {
-            auto resp = error(429, "too_many_requests", "rate limit: " + json(cfg.rate).dump() + " requests/s per client");
-            resp.headers.emplace_back("Retry-After", std::to_string(static_cast<long>(std::ceil(retry))));
+            auto resp = error(429, "too_many_requests",
+                              "rate limit: " + json(cfg.rate).dump() + " requests/s per client");
+            resp.headers.emplace_back("Retry-After",
+                                      std::to_string(static_cast<long>(std::ceil(retry))));
             return finish(r, ip, std::move(resp), respond, -1);
         }
         if (r.method == "OPTIONS") {
@@ -737,30 +907,39 @@ struct EsWrapper::Impl {
         const bool get = r.method == "GET" || r.method == "HEAD";
         if (get && (r.path == "/openapi.json" || r.path == "/")) {
             net::HttpServerResponse resp;
-            resp.body = r.path == "/" ? json{{"name", "bts-es-wrapper"}, {"openapi", "/openapi.json"}}.dump() : kOpenApi;
+            resp.body = r.path == "/"
+                            ? json{{"name", "bts-es-wrapper"}, {"openapi", "/openapi.json"}}.dump()
+                            : kOpenApi;
             resp.cache_control = "max-age=300";
             return finish(r, ip, std::move(resp), respond, -1);
         }
-        if (r.path == "/get_account_history" || r.path == "/get_single_operation" || r.path == "/get_trx" ||
-            r.path == "/is_alive") {
-            if (!get) return finish(r, ip, error(405, "method_not_allowed", "GET only"), respond, -1);
+        if (r.path == "/get_account_history" || r.path == "/get_single_operation" ||
+            r.path == "/get_trx" || r.path == "/is_alive") {
+            if (!get)
+                return finish(r, ip, error(405, "method_not_allowed", "GET only"), respond, -1);
             return community(r, ip, std::move(respond));
         }
         GuardResult g = guard_passthrough(cfg, r.method, r.path, r.query, r.body);
         if (g.status != 200) {
             ++refused;
-            return finish(r, ip, error(g.status, g.status == 403 ? "forbidden" : "bad_request", g.reason), respond, -1);
+            return finish(r, ip,
+                          error(g.status, g.status == 403 ? "forbidden" : "bad_request", g.reason),
+                          respond, -1);
         }
         const std::string method = r.method == "HEAD" ? "GET" : r.body.empty() ? "GET" : "POST";
-        upstream(r, ip, g.body.empty() ? method : "POST", g.es_path, g.body, g.content_type, nullptr,
-                 std::move(respond));
+        upstream(r, ip, g.body.empty() ? method : "POST", g.es_path, g.body, g.content_type,
+                 nullptr, std::move(respond));
     }
 
-    static std::string hits_sources(int status, const std::string& body, net::HttpServerResponse& resp) {
+    static std::string hits_sources(int status, const std::string& body,
+                                    net::HttpServerResponse& resp) {
         json j = json::parse(body, nullptr, false);
         if (j.is_discarded() || status != 200 || !j.contains("hits")) {
             resp.status = status == 200 ? 502 : status;
-            return j.is_discarded() ? json{{"error", {{"type", "bad_gateway"}, {"reason", "bad answer from Elasticsearch"}}}}.dump()
+            return j.is_discarded() ? json{{"error",
+                                            {{"type", "bad_gateway"},
+                                             {"reason", "bad answer from Elasticsearch"}}}}
+                                          .dump()
                                     : j.dump();
         }
         json out = json::array();
@@ -768,28 +947,34 @@ struct EsWrapper::Impl {
         return out.dump();
     }
 
-    void community(const net::HttpServerRequest& r, const std::string& ip, net::HttpServer::Respond respond) {
+    void community(const net::HttpServerRequest& r, const std::string& ip,
+                   net::HttpServer::Respond respond) {
         auto param = [&](const char* k, const std::string& fallback) {
             for (const auto& [key, v] : net::query_params(r.query))
                 if (key == k) return v;
             return fallback;
         };
-        auto uint_param = [&](const char* k, std::uint64_t fallback) -> std::optional<std::uint64_t> {
+        auto uint_param = [&](const char* k,
+                              std::uint64_t fallback) -> std::optional<std::uint64_t> {
             std::string v = param(k, std::to_string(fallback));
-            if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit)) return std::nullopt;
+            if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit))
+                return std::nullopt;
             return std::stoull(v);
         };
-        auto bad = [&](const std::string& why) { finish(r, ip, error(400, "bad_request", why), respond, -1); };
+        auto bad = [&](const std::string& why) {
+            finish(r, ip, error(400, "bad_request", why), respond, -1);
+        };
         auto object_id = [](const std::string& s, const std::string& prefix) {
             return s.rfind(prefix, 0) == 0 && s.size() > prefix.size() && s.size() < 32 &&
                    std::all_of(s.begin() + static_cast<long>(prefix.size()), s.end(), ::isdigit);
         };
         json body;
-        std::function<net::HttpServerResponse(int, const std::string&)> shape = [](int status, const std::string& b) {
-            net::HttpServerResponse resp;
-            resp.body = hits_sources(status, b, resp);
-            return resp;
-        };
+        std::function<net::HttpServerResponse(int, const std::string&)> shape =
+            [](int status, const std::string& b) {
+                net::HttpServerResponse resp;
+                resp.body = hits_sources(status, b, resp);
+                return resp;
+            };
         if (r.path == "/get_single_operation") {
             const std::string id = param("operation_id", "1.11.0");
             if (!object_id(id, "1.11.")) return bad("operation_id must be 1.11.N");
@@ -801,25 +986,37 @@ struct EsWrapper::Impl {
                 return bad("trx must be a transaction id (40 hex digits)");
             if (!from || !size) return bad("from_ and size must be non-negative integers");
             if (*size > cfg.max_size || *from + *size > cfg.max_window)
-                return finish(r, ip, error(403, "forbidden", "size/from_ over the caps"), respond, -1);
-            body = {{"size", *size}, {"from", *from}, {"query", {{"match", {{"block_data.trx_id", trx}}}}}};
+                return finish(r, ip, error(403, "forbidden", "size/from_ over the caps"), respond,
+                              -1);
+            body = {{"size", *size},
+                    {"from", *from},
+                    {"query", {{"match", {{"block_data.trx_id", trx}}}}}};
         } else if (r.path == "/is_alive") {
-            body = {{"size", 1}, {"sort", json::array({{{"block_data.block_num", {{"order", "desc"}}}}})},
+            body = {{"size", 1},
+                    {"sort", json::array({{{"block_data.block_num", {{"order", "desc"}}}}})},
                     {"_source", json::array({"block_data"})}};
             shape = [](int status, const std::string& b) {
                 net::HttpServerResponse resp;
-                json out = {{"server_time", iso_now()}, {"head_block_timestamp", nullptr}, {"head_block_time", nullptr}};
+                json out = {{"server_time", iso_now()},
+                            {"head_block_timestamp", nullptr},
+                            {"head_block_time", nullptr}};
                 json j = json::parse(b, nullptr, false);
                 if (status == 404) {
-                    out.update({{"status", "out_of_sync"}, {"deltatime", "Infinite"}, {"error", "index_not_found"}});
+                    out.update({{"status", "out_of_sync"},
+                                {"deltatime", "Infinite"},
+                                {"error", "index_not_found"}});
                 } else if (j.is_discarded() || status != 200 || j["hits"]["hits"].empty()) {
-                    out.update({{"status", "out_of_sync"}, {"deltatime", "Infinite"}, {"error", "no_blocks"}});
+                    out.update({{"status", "out_of_sync"},
+                                {"deltatime", "Infinite"},
+                                {"error", "no_blocks"}});
                 } else {
-                    const std::string t = j["hits"]["hits"][0]["_source"]["block_data"].value("block_time", "");
+                    const std::string t =
+                        j["hits"]["hits"][0]["_source"]["block_data"].value("block_time", "");
                     std::tm tm{};
                     const bool parsed = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) != nullptr;
                     const long long ts = parsed ? static_cast<long long>(timegm(&tm)) : 0;
-                    const double delta = parsed ? std::abs(static_cast<double>(std::time(nullptr) - ts)) : -1;
+                    const double delta =
+                        parsed ? std::abs(static_cast<double>(std::time(nullptr) - ts)) : -1;
                     out["head_block_time"] = t;
                     out["head_block_timestamp"] = ts * 1000;
                     out["deltatime"] = delta;
@@ -835,27 +1032,37 @@ struct EsWrapper::Impl {
             auto from = uint_param("from_", 0), size = uint_param("size", 10);
             std::string sort_by = param("sort_by", "-block_data.block_time");
             const std::string agg_field = param("agg_field", "operation_type");
-            if (!account.empty() && !object_id(account, "1.2.")) return bad("account_id must be 1.2.N");
-            if (!op_type.empty() && (op_type.size() > 4 || !std::all_of(op_type.begin(), op_type.end(), ::isdigit)))
+            if (!account.empty() && !object_id(account, "1.2."))
+                return bad("account_id must be 1.2.N");
+            if (!op_type.empty() &&
+                (op_type.size() > 4 || !std::all_of(op_type.begin(), op_type.end(), ::isdigit)))
                 return bad("operation_type must be a number");
             if (!from || !size) return bad("from_ and size must be non-negative integers");
             if (type != "data" && type != "count") return bad("type must be data or count");
             auto field_ok = [](const std::string& f) {
-                return !f.empty() && f.size() < 128 &&
-                       std::all_of(f.begin(), f.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_'; });
+                return !f.empty() && f.size() < 128 && std::all_of(f.begin(), f.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_';
+                });
             };
             const bool desc = !sort_by.empty() && sort_by[0] == '-';
             if (desc) sort_by.erase(0, 1);
-            if (!field_ok(sort_by)) return bad("sort_by must be a field name, optionally with a leading -");
-            if (type == "count" && !field_ok(agg_field)) return bad("agg_field must be a field name");
+            if (!field_ok(sort_by))
+                return bad("sort_by must be a field name, optionally with a leading -");
+            if (type == "count" && !field_ok(agg_field))
+                return bad("agg_field must be a field name");
             const std::uint64_t cap = type == "count" ? cfg.max_buckets : cfg.max_size;
             if (*size > cap || (type == "data" && *from + *size > cfg.max_window))
-                return finish(r, ip, error(403, "forbidden", "size/from_ over the caps"), respond, -1);
+                return finish(r, ip, error(403, "forbidden", "size/from_ over the caps"), respond,
+                              -1);
             json must = json::array();
-            if (!account.empty()) must.push_back({{"match", {{"account_history.account", account}}}});
-            if (!op_type.empty()) must.push_back({{"match", {{"operation_type", std::stoi(op_type)}}}});
-            must.push_back({{"range", {{"block_data.block_time",
-                                        {{"gte", param("from_date", "2015-10-10")}, {"lte", param("to_date", "now")}}}}}});
+            if (!account.empty())
+                must.push_back({{"match", {{"account_history.account", account}}}});
+            if (!op_type.empty())
+                must.push_back({{"match", {{"operation_type", std::stoi(op_type)}}}});
+            must.push_back({{"range",
+                             {{"block_data.block_time",
+                               {{"gte", param("from_date", "2015-10-10")},
+                                {"lte", param("to_date", "now")}}}}}});
             body = {{"query", {{"bool", {{"must", must}}}}},
                     {"sort", json::array({{{sort_by, {{"order", desc ? "desc" : "asc"}}}}})}};
             if (type == "data") {
@@ -863,7 +1070,8 @@ struct EsWrapper::Impl {
                 body["from"] = *from;
             } else {
                 body["size"] = 0;
-                body["aggs"] = {{"per_field", {{"terms", {{"field", agg_field}, {"size", *size}}}}}};
+                body["aggs"] = {
+                    {"per_field", {{"terms", {{"field", agg_field}, {"size", *size}}}}}};
                 shape = [](int status, const std::string& b) {
                     net::HttpServerResponse resp;
                     json j = json::parse(b, nullptr, false);
@@ -882,8 +1090,8 @@ struct EsWrapper::Impl {
         }
         body["timeout"] = std::to_string(cfg.search_timeout.count()) + "ms";
         body["terminate_after"] = cfg.terminate_after;
-        upstream(r, ip, "POST", "/" + percent_encode(cfg.history_index) + "/_search", body.dump(), "application/json",
-                 std::move(shape), std::move(respond));
+        upstream(r, ip, "POST", "/" + percent_encode(cfg.history_index) + "/_search", body.dump(),
+                 "application/json", std::move(shape), std::move(respond));
     }
 
     boost::asio::io_context& ioc;
@@ -900,13 +1108,23 @@ struct EsWrapper::Impl {
     std::uint64_t upstream_failures = 0;
 };
 
-EsWrapper::EsWrapper(boost::asio::io_context& ioc, WrapperConfig cfg, std::shared_ptr<spdlog::logger> log)
-    : impl_(std::make_unique<Impl>(ioc, std::move(cfg), log ? std::move(log) : spdlog::default_logger())) {}
+EsWrapper::EsWrapper(boost::asio::io_context& ioc, WrapperConfig cfg,
+                     std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(ioc, std::move(cfg),
+                                   log ? std::move(log) : spdlog::default_logger())) {}
 
-EsWrapper::~EsWrapper() { stop(); }
+EsWrapper::~EsWrapper() {
+    stop();
+}
 
-std::uint16_t EsWrapper::port() const { return impl_->server->port(); }
-const net::HttpServerStats& EsWrapper::server_stats() const { return impl_->server->stats(); }
-void EsWrapper::stop() { impl_->server->stop(); }
+std::uint16_t EsWrapper::port() const {
+    return impl_->server->port();
+}
+const net::HttpServerStats& EsWrapper::server_stats() const {
+    return impl_->server->stats();
+}
+void EsWrapper::stop() {
+    impl_->server->stop();
+}
 
 }  // namespace bts::eswrapper

@@ -73,17 +73,18 @@ struct WrapperConfig {
 // The pure request guard (tests call it directly too): "" when the request may go to ES, else the
 // reason. `path` is the URL path, `query` the raw query string; `body` may be rewritten (timeouts).
 struct GuardResult {
-    int status = 200;    // 200 ok, 400 malformed, 403 refused
-    std::string reason;  // when refused
-    std::string es_path;   // what to send upstream (path + "?" + query)
-    std::string body;      // what to send upstream
+    int status = 200;     // 200 ok, 400 malformed, 403 refused
+    std::string reason;   // when refused
+    std::string es_path;  // what to send upstream (path + "?" + query)
+    std::string body;     // what to send upstream
     std::string content_type = "application/json";
 };
 [[nodiscard]] GuardResult guard_passthrough(const WrapperConfig& cfg, const std::string& method,
-                                            const std::string& path, const std::string& query, const std::string& body);
+                                            const std::string& path, const std::string& query,
+                                            const std::string& body);
 
 class EsWrapper {
-public:
+  public:
     // Starts listening; throws std::runtime_error (bad address, TLS files, credentials files).
     EsWrapper(boost::asio::io_context& ioc, WrapperConfig cfg, std::shared_ptr<spdlog::logger> log);
     ~EsWrapper();
@@ -96,7 +97,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

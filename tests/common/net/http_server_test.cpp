@@ -1,7 +1,8 @@
-// The shared HTTP server core over real sockets: issue 17's findings against bts-stats (idle sockets
-// locking out /healthz, held event streams blocking the page) and every limit of HttpServerLimits.
-#include "common/net/http_client.hpp"
+// The shared HTTP server core over real sockets: issue 17's findings against bts-stats (idle
+// sockets locking out /healthz, held event streams blocking the page) and every limit of
+// HttpServerLimits.
 #include "common/net/http_server.hpp"
+#include "common/net/http_client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,8 +18,8 @@
 #include <boost/asio/post.hpp>
 
 #include <atomic>
-#include <future>
 #include <chrono>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -29,7 +30,7 @@ namespace {
 
 // The server on its own thread; tests talk to it over loopback only.
 class Running {
-public:
+  public:
     explicit Running(std::function<std::unique_ptr<HttpServer>(boost::asio::io_context&)> make) {
         server_ = make(ioc_);
         port_ = server_->port();
@@ -54,7 +55,7 @@ public:
         return p.get_future().get();
     }
 
-private:
+  private:
     boost::asio::io_context ioc_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ =
         boost::asio::make_work_guard(ioc_);
@@ -78,7 +79,9 @@ int connect_raw(std::uint16_t port) {
     return fd;
 }
 
-void send_text(int fd, const std::string& s) { (void)!::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+void send_text(int fd, const std::string& s) {
+    (void)!::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+}
 
 // Everything until the peer closes or `until` appears (or 30 s pass).
 std::string read_text(int fd, const std::string& until = {}) {
@@ -93,7 +96,8 @@ std::string read_text(int fd, const std::string& until = {}) {
     return out;
 }
 
-HttpResponse get(std::uint16_t port, const std::string& path, std::chrono::milliseconds timeout = 20s) {
+HttpResponse get(std::uint16_t port, const std::string& path,
+                 std::chrono::milliseconds timeout = 20s) {
     boost::asio::io_context ioc;
     HttpClient client(ioc, {});
     HttpRequest req;
@@ -182,13 +186,15 @@ TEST(HttpServer, BodyAndHeaderCapsAndMethods) {
         o.limits.max_body_bytes = 1024;
         o.limits.max_header_bytes = 2048;
         return std::make_unique<HttpServer>(ioc, o, [](const HttpServerRequest& r) {
-            return HttpServerResponse{200, "text/plain", r.method + " " + std::to_string(r.body.size())};
+            return HttpServerResponse{200, "text/plain",
+                                      r.method + " " + std::to_string(r.body.size())};
         });
     });
     int fd = connect_raw(srv.port());
     send_text(fd, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
     EXPECT_NE(read_text(fd, "POST 5").find("200 OK"), std::string::npos);
-    send_text(fd, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'a'));
+    send_text(
+        fd, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'a'));
     EXPECT_NE(read_text(fd).find("413"), std::string::npos);
     ::close(fd);
     fd = connect_raw(srv.port());
@@ -207,12 +213,14 @@ TEST(HttpServer, BodyAndHeaderCapsAndMethods) {
     ::close(fd);
 }
 
-// A half-sent request (slowloris) is closed after request_timeout; other clients are served meanwhile.
+// A half-sent request (slowloris) is closed after request_timeout; other clients are served
+// meanwhile.
 TEST(HttpServer, HalfSentRequestTimesOut) {
     Running srv([](boost::asio::io_context& ioc) {
         HttpServerOptions o;
         o.limits.request_timeout = 500ms;
-        return std::make_unique<HttpServer>(ioc, o, [](const HttpServerRequest&) { return HttpServerResponse{}; });
+        return std::make_unique<HttpServer>(
+            ioc, o, [](const HttpServerRequest&) { return HttpServerResponse{}; });
     });
     int fd = connect_raw(srv.port());
     send_text(fd, "GET /slow HTTP/1.1\r\nHost: x\r\nX-A: ");
