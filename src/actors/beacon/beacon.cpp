@@ -22,6 +22,7 @@ constexpr double kAssumedSignRatePerThread = 1500;   // conservative, for expira
 // expiration (a node gone for good); with blocks, expiry is judged from them.
 constexpr std::int64_t kDrainMarginS = 30;
 constexpr auto kDrainCheck = std::chrono::milliseconds(250);
+constexpr double kMinSignSlackS = 2.0;  // background signing starts with this much left to send
 
 std::int64_t to_ns(util::Duration d) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -501,7 +502,10 @@ void Beacon::maybe_refresh() {
     } else {
         double ahead = std::chrono::duration<double>(cfg.prepare_ahead).count();
         chunk = static_cast<std::uint64_t>(std::ceil(cfg.rate.per_second * ahead));
-        low_water = chunk / 2;
+        // Refill with at least kMinSignSlackS of sending still ready: a busy machine may not
+        // schedule the signing thread for a while, and a short prepare_ahead must not turn that
+        // into dropped sends.
+        low_water = std::max<std::uint64_t>(chunk / 2, static_cast<std::uint64_t>(std::ceil(cfg.rate.per_second * kMinSignSlackS)));
     }
     if (tracker_->ready() >= low_water) return;
     launch_batch(static_cast<std::size_t>(std::min(chunk, budget_ - prepared_total_)), false);
