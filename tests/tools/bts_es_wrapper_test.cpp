@@ -418,7 +418,7 @@ TEST(Wrapper, RateLimitPerClient) {
     const auto port = bts::test::free_port();
     const auto cfg =
         dir.write("w.toml", "[wrapper]\nport = " + std::to_string(port) + "\nes_url = \"" +
-                                es.url() + "\"\naccess_log = \"\"\nrate = 0.5\nburst = 3\n");
+                                es.url() + "\"\naccess_log = \"\"\nrate = 0.01\nburst = 3\n");
     ChildProcess p(bts::test::built_program(kWrapper), {"--config", cfg}, dir.file("out.log"));
     const std::string u = "http://127.0.0.1:" + std::to_string(port);
     bool up = false;
@@ -427,7 +427,8 @@ TEST(Wrapper, RateLimitPerClient) {
         if (!up) std::this_thread::sleep_for(50ms);
     }
     ASSERT_TRUE(up) << p.log();
-    // The probe used one token; two more pass, then 429 with Retry-After.
+    // The probe used one token; two more pass, then 429 with Retry-After (0.01/s: no refill
+    // meanwhile).
     EXPECT_EQ(http_call("GET", u + "/openapi.json").status, 200);
     EXPECT_EQ(http_call("GET", u + "/openapi.json").status, 200);
     es.clear_received();
