@@ -1,10 +1,13 @@
 // Test helpers: a beacon stand-in (a real BeaconLink whose "beacon" acknowledges every command
-// and follows the state machine's names), a broker on fresh loopback ports, and wait_until.
+// and follows the state machine's names — and, like bts-beacon, ends a started run by itself
+// when its payload's duration has passed, with a final StatsInterval and state "stopped"), a
+// broker on fresh loopback ports, and wait_until.
 #pragma once
 
 #include "broker/broker.hpp"
 #include "common/control/beacon_link.hpp"
 #include "common/control/ctl_client.hpp"
+#include "common/util/units.hpp"
 #include "process.hpp"
 
 #include <nlohmann/json.hpp>
@@ -13,6 +16,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -81,6 +86,7 @@ public:
         c.broker = p.router;
         c.broker_pub = p.pub;
         c.beacon_id = std::move(id);
+        id_ = c.beacon_id;
         c.host = "test-host";
         c.pid = 1;
         c.heartbeat_interval = 100ms;
@@ -97,6 +103,7 @@ public:
                         ++lost_;
                         lost_at_ = std::chrono::steady_clock::now();
                         state_ = "stopped";
+                        finish_.reset();
                         link_->set_status({state_, run_id_, 0.0});
                     },
                 .on_broker_back =
@@ -106,10 +113,19 @@ public:
                     },
             },
             log ? log : spdlog::default_logger());
+        finisher_ = std::thread([this] { finisher_loop(); });
     }
 
-    // The link first: its callbacks use the members below until it is gone.
-    ~FakeBeacon() { link_.reset(); }
+    // The finisher, then the link: their callbacks use the members below until they are gone.
+    ~FakeBeacon() {
+        {
+            std::lock_guard l(mu_);
+            closing_ = true;
+        }
+        cv_.notify_all();
+        finisher_.join();
+        link_.reset();
+    }
 
     std::vector<wire::Command> commands() {
         std::lock_guard l(mu_);
@@ -162,13 +178,71 @@ private:
         if (c.kind == "start") {
             auto at = c.payload.find("\nrate = ");
             if (at != std::string::npos) rate_ = std::stod(c.payload.substr(at + 8));
+            // The run ends on the beacon's own clock after its payload's duration.
+            auto d = c.payload.find("\nduration = \"");
+            if (d != std::string::npos && started_ != c.run_id) {
+                auto from = d + 13;
+                auto text = c.payload.substr(from, c.payload.find('"', from) - from);
+                if (auto dur = util::parse_duration(text)) {
+                    finish_ = Finish{c.run_id, std::chrono::steady_clock::now() +
+                                                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(*dur)};
+                    started_ = c.run_id;
+                    cv_.notify_all();
+                }
+            }
+        }
+        if (c.kind == "stop" || c.kind == "abort") {
+            if (finish_ && finish_->run_id == c.run_id) {
+                run_id_ = c.run_id;
+                send_final_locked();
+            }
+            finish_.reset();
         }
         run_id_ = c.run_id;
         link_->set_status({state_, run_id_, rate_});
         link_->ack(c, true);
     }
 
+    // The run's end, as bts-beacon reports it: a final (0 ms) interval, then state "stopped".
+    void send_final_locked() {
+        wire::StatsInterval s;
+        s.run_id = run_id_;
+        s.beacon_id = id_;
+        s.host = "test-host";
+        s.seq = 1'000'000;
+        s.interval_start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+        s.final = true;
+        link_->send_stats(s);
+        state_ = "stopped";
+        link_->set_status({state_, run_id_, 0.0});
+    }
+    void finisher_loop() {
+        std::unique_lock l(mu_);
+        while (!closing_) {
+            if (!finish_) {
+                cv_.wait(l, [&] { return closing_ || finish_.has_value(); });
+                continue;
+            }
+            const Finish f = *finish_;
+            if (cv_.wait_until(l, f.at, [&] { return closing_ || !finish_ || finish_->run_id != f.run_id; })) continue;
+            if (state_ == "running" && run_id_ == f.run_id) send_final_locked();
+            finish_.reset();
+        }
+    }
+
+    struct Finish {
+        std::string run_id;
+        std::chrono::steady_clock::time_point at;
+    };
     std::mutex mu_;
+    std::condition_variable cv_;
+    std::optional<Finish> finish_;
+    std::string started_;  // the last run started (a beacon never starts a run twice)
+    bool closing_ = false;
+    std::thread finisher_;
+    std::string id_;
     std::unique_ptr<control::BeaconLink> link_;
     std::vector<wire::Command> commands_;
     std::string state_ = "idle";

@@ -149,7 +149,8 @@ TEST(BtsCtl, RunsAgainstARealBroker) {
     EXPECT_NE(r.out.find("on 2 beacon(s)"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("  0s   30.0/s"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(": completed"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("latency    p50"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("included   "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("latency p50"), std::string::npos) << r.out;
 
     // --detach returns at once with the run id; a second start is refused while it runs.
     r = ctl(at({"start", "--scenario", "real-user", "--duration", "60s", "--nodes", "ws://127.0.0.1:9", "--detach"}));
