@@ -207,6 +207,12 @@ TEST_F(StatsAdmission, AnExpiredCertificateNeverCountsAsUp) {
     EXPECT_EQ(endpoint(s, "expired")["up"], false) << s.dump();
     EXPECT_EQ(endpoint(s, "soon")["up"], true) << s.dump();
     EXPECT_EQ(s["summary"]["up"], 1) << s.dump();
+    // The uptime percentages (from the page's own store) agree: 0 % for the expired one.
+    ASSERT_TRUE(eventually([&] { return endpoint(status(port_), "expired")["uptime"]["24h"].is_number(); }))
+        << status(port_).dump();
+    const json later = status(port_);
+    EXPECT_EQ(endpoint(later, "expired")["uptime"]["24h"].get<double>(), 0.0) << later.dump();
+    EXPECT_EQ(endpoint(later, "soon")["uptime"]["24h"].get<double>(), 100.0) << later.dump();
 }
 
 TEST(StatsCli, BadPathsAreCleanOneLineErrors) {

@@ -78,7 +78,7 @@ void BlockWatcher::subscribe() {
                       if (!r.ok()) {
                           ++local_.subscribe_errors;
                           log_->warn("set_block_applied_callback failed ({} {}): inclusion is not measured",
-                                     net::to_string(r.kind), util::redact(r.message.substr(0, 200)));
+                                     net::to_string(r.kind), util::printable(util::redact(r.message), 200));
                       }
                       publish_counters();
                   });
@@ -152,7 +152,7 @@ void BlockWatcher::fetch_next() {
                       } else {
                           ++local_.missed;
                           log_->warn("block watcher: block #{} could not be fetched: {}", p.num,
-                                     r.ok() ? std::string("no such block / unreadable") : util::redact(r.message.substr(0, 200)));
+                                     r.ok() ? std::string("no such block / unreadable") : util::printable(util::redact(r.message), 200));
                       }
                       publish_counters();
                       fetch_next();

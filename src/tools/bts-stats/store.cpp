@@ -183,7 +183,8 @@ bool UptimeStore::add(const wire::UptimeResult& r) {
         if (!exec("BEGIN")) return false;
         in_batch_ = true;
     }
-    const bool up = uptime::counts_as_up(r.status);
+    // An already-expired certificate never counts as up, judged at the probe's own time.
+    const bool up = uptime::counts_as_up(r.status, r.cert_not_after_unix, r.unix_ms / 1000);
     sqlite3_stmt* s = insert_;
     sqlite3_reset(s);
     auto bind_text = [&](int i, const std::string& v) { sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); };
