@@ -61,7 +61,7 @@ BrokerConfig BrokerConfig::from_toml(const util::TomlDoc& doc) {
     util::TomlTable b = doc.table("broker");
     b.reject_unknown_keys({"router", "pub", "curve", "heartbeat_interval", "beacon_timeout",
                            "republish_interval", "configure_timeout", "prepare_timeout",
-                           "stop_timeout", "stats_sinks", "max_beacons"});
+                           "stop_timeout", "drain_timeout", "stats_sinks", "max_beacons"});
     BrokerConfig c;
     c.router = b.get_string("router", c.router);
     c.pub = b.get_string("pub", c.pub);
@@ -77,6 +77,7 @@ BrokerConfig BrokerConfig::from_toml(const util::TomlDoc& doc) {
     c.configure_timeout = b.get_duration("configure_timeout", c.configure_timeout);
     c.prepare_timeout = b.get_duration("prepare_timeout", c.prepare_timeout);
     c.stop_timeout = b.get_duration("stop_timeout", c.stop_timeout);
+    c.drain_timeout = b.get_duration("drain_timeout", c.drain_timeout, std::chrono::seconds(1));
     c.stats_sinks = b.get_string_array("stats_sinks", c.stats_sinks);
     c.max_beacons = static_cast<std::uint32_t>(b.get_int("max_beacons", c.max_beacons, 1, 1'000'000));
     return c;
@@ -415,6 +416,7 @@ struct Broker::Impl {
         opts.configure_timeout = duration_cast<milliseconds>(cfg.configure_timeout);
         opts.prepare_timeout = duration_cast<milliseconds>(cfg.prepare_timeout);
         opts.stop_timeout = duration_cast<milliseconds>(cfg.stop_timeout);
+        opts.drain_timeout = duration_cast<milliseconds>(cfg.drain_timeout);
         opts.stats_sinks = cfg.stats_sinks;
         run = std::make_unique<Run>(run_id, std::move(s), opts, [this] { return next_seq(); }, now,
                                     unix_ms);

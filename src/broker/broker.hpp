@@ -87,6 +87,9 @@ struct BrokerConfig {
     util::Duration configure_timeout = std::chrono::seconds(10);
     util::Duration prepare_timeout = std::chrono::seconds(60);
     util::Duration stop_timeout = std::chrono::seconds(5);
+    // After a run's time (or an operator's stop), how long to wait for every beacon's final report
+    // (its drain: last replies, inclusion or expiry) before aborting the stragglers.
+    util::Duration drain_timeout = std::chrono::seconds(180);
     // Put into every beacon's run config as beacon.stats.sinks (e.g. the collector).
     std::vector<std::string> stats_sinks{"stdout"};
     std::uint32_t max_beacons = 10'000;
