@@ -411,7 +411,12 @@ struct Broker::Impl {
                                              ", " + std::to_string(eligible.size()) + " alive"};
         }
         const std::int64_t unix_ms = unix_ms_now();
-        std::string run_id = s.name + "-" + utc_stamp(unix_ms);
+        // Unique to the millisecond: beacons never start a run id twice (a second run started in
+        // the same second, even by a restarted broker, must not be taken for the first one).
+        char ms[8];
+        std::snprintf(ms, sizeof ms, "-%03d", static_cast<int>(unix_ms % 1000));
+        std::string run_id = s.name + "-" + utc_stamp(unix_ms) + ms;
+        if (run && run->id() == run_id) run_id += "-2";
         RunOptions opts;
         opts.configure_timeout = duration_cast<milliseconds>(cfg.configure_timeout);
         opts.prepare_timeout = duration_cast<milliseconds>(cfg.prepare_timeout);

@@ -100,6 +100,7 @@ public:
                 .on_broker_lost =
                     [this](std::chrono::milliseconds) {
                         std::lock_guard l(mu_);
+                        if (closing_) return;  // the link is being destroyed: link_ is gone
                         ++lost_;
                         lost_at_ = std::chrono::steady_clock::now();
                         state_ = "stopped";
@@ -169,6 +170,9 @@ public:
 private:
     void on_command(const wire::Command& c) {
         std::lock_guard l(mu_);
+        // A command delivered while the destructor tears the link down must not touch link_
+        // (unique_ptr::reset clears the pointer before the link's thread has stopped).
+        if (closing_) return;
         commands_.push_back(c);
         if (c.kind == "configure") state_ = "configured";
         if (c.kind == "prepare") state_ = "prepared";
